@@ -1,0 +1,1 @@
+//! mOTP UniFFI bindings (being written).

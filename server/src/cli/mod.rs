@@ -1,0 +1,3 @@
+//! The `motp` command-line tool: one module per subcommand.
+
+pub mod match_cmd;

@@ -1,0 +1,56 @@
+//! Telephony: how a flash call is placed. A trait, so SIP, carrier REST APIs
+//! and the development log provider are interchangeable.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+/// One flash call to place.
+#[derive(Debug, Clone)]
+pub struct FlashCall {
+    /// The verification this call belongs to (for logs; never the code).
+    pub verification_id: String,
+    /// The calling number, E.164 with `+`: the caller prefix plus the code.
+    /// Secret: never log it.
+    pub caller: String,
+    /// The number being verified, E.164 with `+`.
+    pub callee: String,
+    /// How long the phone may ring before the call is canceled.
+    pub ring_for: Duration,
+    /// How long to wait for the network to report ringing at all.
+    pub answer_timeout: Duration,
+}
+
+/// Progress of a flash call, reported in order. The last event is always
+/// `Delivered` or `Failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallProgress {
+    /// The phone is ringing (SIP 180/183).
+    Ringing,
+    /// The call reached the phone and was hung up (canceled after ringing,
+    /// or answered and immediately ended).
+    Delivered,
+    /// The call did not reach the phone. `reason` is short and safe to log
+    /// and to return to the app (`busy`, `unavailable`, `timeout`, …).
+    Failed { reason: String },
+}
+
+/// A boxed future, so providers can be chosen at run time (`dyn Telephony`).
+pub type CallFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Places flash calls.
+pub trait Telephony: Send + Sync + 'static {
+    /// A short name for logs and metrics (`sip`, `log`, …).
+    fn name(&self) -> &'static str;
+
+    /// Places `call`, sending progress to `progress` until a final event.
+    /// Must finish in bounded time (`answer_timeout + ring_for` plus the
+    /// provider's own transaction timeouts).
+    fn place(
+        &self,
+        call: FlashCall,
+        progress: mpsc::UnboundedSender<CallProgress>,
+    ) -> CallFuture<'_>;
+}
