@@ -28,4 +28,9 @@ pub mod pattern;
 pub mod protocol;
 pub mod time;
 
+pub use byob::OfflineVerification;
+pub use driver::{ClientConfig, MotpClient, StateListener, VerificationHandle};
 pub use error::MotpError;
+pub use machine::{CallMatch, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState};
+pub use matcher::{CallerIdMatcher, MatchRejection};
+pub use pattern::{CallerPattern, PatternError};
