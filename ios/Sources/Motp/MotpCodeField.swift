@@ -1,0 +1,236 @@
+import Combine
+import MotpFFI
+import SwiftUI
+
+/// The code entry for a missed-call verification: the known part of the
+/// calling number, then a slot for each code digit, `+44 20 7946 0 _ _ _`.
+///
+/// The user types on the number pad or pastes: the code, or the whole
+/// number copied from the call list (see `CodeInput`). When every slot is
+/// filled, `onComplete` receives the code; pass it to
+/// `MotpVerification.submitCode(_:)`. Set `code` to "" to let the user try
+/// again after `MotpError.WrongCode`.
+///
+///     MotpCodeField(caller: verification.caller, code: $code) { code in
+///         Task { try await verification.submitCode(code) }
+///     }
+///     .focusOnCallArrival(calls)
+///
+/// VoiceOver reads it as one field: "Code from the missed call", the
+/// number digit by digit with what is typed, and a hint saying where to
+/// find the number.
+public struct MotpCodeField: View {
+    private let prefix: String
+    private let codeLength: Int
+    @Binding private var code: String
+    private let text: MotpCodeFieldText
+    private let autoFocus: Bool
+    private let onComplete: ((String) -> Void)?
+    private var focusTrigger: AnyPublisher<Void, Never> = Empty().eraseToAnyPublisher()
+
+    // What the (invisible) text field holds; `code` is its cleaned-up copy.
+    @State private var entry: String
+    @FocusState private var isFocused: Bool
+    @AccessibilityFocusState private var isVoiceOverFocused: Bool
+    @ScaledMetric(relativeTo: .title2) private var slotWidth: CGFloat = 30
+    @ScaledMetric(relativeTo: .title2) private var slotHeight: CGFloat = 44
+
+    /// A field for the verification whose calling number is `caller`.
+    ///
+    /// - Parameters:
+    ///   - code: the digits typed so far, at most `caller.codeLength`.
+    ///   - text: what VoiceOver says; English unless you pass your own.
+    ///   - autoFocus: whether the field takes focus (raising the number
+    ///     pad) when it appears.
+    ///   - onComplete: called with the code each time every slot is filled.
+    public init(
+        caller: CallerPattern,
+        code: Binding<String>,
+        text: MotpCodeFieldText = .english,
+        autoFocus: Bool = true,
+        onComplete: ((String) -> Void)? = nil
+    ) {
+        self.init(
+            prefix: caller.prefix,
+            codeLength: Int(caller.codeLength),
+            code: code,
+            text: text,
+            autoFocus: autoFocus,
+            onComplete: onComplete
+        )
+    }
+
+    /// A field for a calling number `prefix` (`+442079460`) followed by
+    /// `codeLength` code digits, e.g. in bring-your-own-backend mode.
+    public init(
+        prefix: String,
+        codeLength: Int,
+        code: Binding<String>,
+        text: MotpCodeFieldText = .english,
+        autoFocus: Bool = true,
+        onComplete: ((String) -> Void)? = nil
+    ) {
+        self.prefix = prefix
+        self.codeLength = max(codeLength, 0)
+        _code = code
+        self.text = text
+        self.autoFocus = autoFocus
+        self.onComplete = onComplete
+        _entry = State(initialValue: code.wrappedValue)
+    }
+
+    /// Focuses the field (and VoiceOver) each time `requests` emits.
+    public func focusRequests<Requests: Publisher>(_ requests: Requests) -> MotpCodeField
+        where Requests.Failure == Never
+    {
+        var copy = self
+        copy.focusTrigger = requests.map { _ in }.eraseToAnyPublisher()
+        return copy
+    }
+
+    #if os(iOS)
+    /// Focuses the field when a call comes in or ends, the moment the user
+    /// looks for the number. Start `observer` while the field is shown.
+    public func focusOnCallArrival(_ observer: CallArrivalObserver) -> MotpCodeField {
+        focusRequests(observer.arrivals)
+    }
+    #endif
+
+    public var body: some View {
+        slots
+            .overlay(input)
+            .contentShape(Rectangle())
+            .onTapGesture { focus() }
+            .onChange(of: entry) { proposed in
+                let accepted = CodeInput.accept(
+                    proposed, previous: code, codeLength: codeLength, prefix: prefix
+                )
+                if accepted != proposed {
+                    entry = accepted
+                }
+                guard accepted != code else { return }
+                code = accepted
+                if accepted.count == codeLength {
+                    onComplete?(accepted)
+                }
+            }
+            .onChange(of: code) { newCode in
+                // The app changed the code, e.g. cleared it after a wrong code.
+                if newCode != entry {
+                    entry = newCode
+                }
+            }
+            .onReceive(focusTrigger) { _ in
+                focus()
+                isVoiceOverFocused = true
+            }
+            .task {
+                if autoFocus {
+                    focus()
+                }
+            }
+    }
+
+    private func focus() {
+        isFocused = true
+    }
+
+    /// The text field that takes the input: invisible, laid over the slots,
+    /// and the only element VoiceOver sees.
+    private var input: some View {
+        TextField("", text: $entry)
+            .textFieldStyle(.plain)
+            .modifier(CodeKeyboard())
+            .foregroundColor(.clear)
+            .tint(.clear)
+            .focused($isFocused)
+            .accessibilityFocused($isVoiceOverFocused)
+            .accessibilityLabel(Text(text.label))
+            .accessibilityValue(Text(text.accessibilityValue(prefix: prefix, codeLength: codeLength, typed: code)))
+            .accessibilityHint(Text(text.hint(codeLength)))
+    }
+
+    private var slots: some View {
+        HStack(spacing: 10) {
+            ForEach(slotGroups) { group in
+                HStack(spacing: 3) {
+                    ForEach(group.slots) { slot in
+                        cell(slot)
+                    }
+                }
+            }
+        }
+        .font(.system(.title2, design: .monospaced))
+        .accessibilityHidden(true)
+    }
+
+    @ViewBuilder
+    private func cell(_ slot: Slot) -> some View {
+        switch slot.cell {
+        case let .fixed(character):
+            Text(String(character))
+                .foregroundColor(.secondary)
+        case let .typed(character):
+            box(Text(String(character)).fontWeight(.semibold), highlighted: false)
+        case .empty:
+            box(Text(" "), highlighted: slot.isNext && isFocused)
+        }
+    }
+
+    private func box(_ content: Text, highlighted: Bool) -> some View {
+        content
+            .frame(width: slotWidth, height: slotHeight)
+            .background(
+                RoundedRectangle(cornerRadius: 8)
+                    .strokeBorder(
+                        highlighted ? Color.accentColor : Color.secondary.opacity(0.5),
+                        lineWidth: highlighted ? 2 : 1
+                    )
+            )
+    }
+
+    private var slotGroups: [SlotGroup] {
+        let groups = CallerNumberFormat.groups(prefix: prefix, codeLength: codeLength, typed: code)
+        var index = 0
+        var nextMarked = false
+        return groups.enumerated().map { groupIndex, cells in
+            SlotGroup(id: groupIndex, slots: cells.map { cell in
+                defer { index += 1 }
+                var isNext = false
+                if case .empty = cell, !nextMarked {
+                    isNext = true
+                    nextMarked = true
+                }
+                return Slot(id: index, cell: cell, isNext: isNext)
+            })
+        }
+    }
+
+    private struct SlotGroup: Identifiable {
+        let id: Int
+        let slots: [Slot]
+    }
+
+    private struct Slot: Identifiable {
+        let id: Int
+        let cell: CallerNumberFormat.Cell
+        /// The first empty slot: where the next digit goes.
+        let isNext: Bool
+    }
+}
+
+/// The number pad, and the one-time-code content type: it tells iOS and
+/// password managers this is a short-lived code (no saving, no
+/// autocorrection) and lets the keyboard offer a code from Messages if
+/// your app also falls back to SMS.
+private struct CodeKeyboard: ViewModifier {
+    func body(content: Content) -> some View {
+        #if os(iOS)
+        content
+            .keyboardType(.numberPad)
+            .textContentType(.oneTimeCode)
+        #else
+        content
+        #endif
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import MotpFFI
+
+/// One running verification, from `MotpVerifier.start(phoneNumber:)`.
+///
+/// Watch `states`, show `MotpCodeField` with `caller`, pass what the user
+/// typed to `submitCode(_:)`, and send the token from `.verified(token:)` to
+/// your backend, which confirms it with the mOTP server before trusting it.
+///
+/// Keep a reference while it runs: releasing the last one cancels a
+/// verification that has not ended. Safe to use from any thread.
+public final class MotpVerification: @unchecked Sendable {
+    /// What the calling number looks like: its `prefix` (`+442079460`) and
+    /// how many digits follow it (`codeLength`). Those digits are the code.
+    public let caller: CallerPattern
+
+    private let verification: any VerificationProtocol
+    private let broadcast: StateBroadcast
+
+    init(_ verification: any VerificationProtocol, broadcast: StateBroadcast) {
+        self.verification = verification
+        self.broadcast = broadcast
+        caller = verification.caller()
+        broadcast.seed(verification.state())
+        // iOS cannot read incoming numbers: the user types the code.
+        verification.switchToManualEntry(reason: .callsUnreadable)
+    }
+
+    /// The server's identifier of this verification.
+    public var id: String { verification.id() }
+
+    /// Expiry, when a resend is allowed, attempts left. Changes after a
+    /// resend or a wrong code.
+    public var info: VerificationInfo { verification.info() }
+
+    /// The current state.
+    public var state: VerificationState { verification.state() }
+
+    /// The current state, then every change, ending after a final state
+    /// (`.verified`, `.failed`, `.expired`, `.canceled`).
+    ///
+    /// Cancelling the task that iterates it (a SwiftUI `.task` whose view
+    /// went away, say) cancels the verification. Each access makes a new
+    /// stream; iterate it from one task. To watch without that effect, use
+    /// `stateUpdates(cancellingVerification: false)`.
+    public var states: AsyncStream<VerificationState> {
+        stateUpdates(cancellingVerification: true)
+    }
+
+    /// Like `states`; `cancellingVerification` says whether cancelling the
+    /// iterating task (or dropping the stream) before the end cancels the
+    /// verification.
+    public func stateUpdates(cancellingVerification: Bool) -> AsyncStream<VerificationState> {
+        guard cancellingVerification else { return broadcast.subscribe() }
+        let verification = self.verification
+        return broadcast.subscribe {
+            Task { try? await verification.cancel() }
+        }
+    }
+
+    /// The token once the verification succeeds.
+    ///
+    /// Throws the reason it did not: the `MotpError` of `.failed`,
+    /// `MotpError.Expired` or `MotpError.Canceled`. Cancelling the awaiting
+    /// task cancels the verification and throws `CancellationError`.
+    public var token: String {
+        get async throws {
+            for await state in states {
+                switch state {
+                case let .verified(token):
+                    return token
+                case let .failed(error):
+                    throw error
+                case .expired:
+                    throw MotpError.Expired
+                case .canceled:
+                    if Task.isCancelled { throw CancellationError() }
+                    throw MotpError.Canceled
+                case .idle, .requesting, .awaitingCall, .manualEntry, .verifying:
+                    continue
+                }
+            }
+            // The stream only ends early when the task was cancelled.
+            throw CancellationError()
+        }
+    }
+
+    /// Checks a code the user typed (the last `caller.codeLength` digits of
+    /// the number that called) and returns the token when the server
+    /// approves it. The outcome also arrives in `states`.
+    ///
+    /// Throws `MotpError.InvalidInput` when it is not `caller.codeLength`
+    /// digits (nothing is sent), `.WrongCode` with the attempts left (let
+    /// the user type again), `.Expired`, `.InvalidState` while another
+    /// check runs or after the end, or a network error. Cancelling the task
+    /// stops the wait at once with `CancellationError`; a check already
+    /// sent still counts, and its outcome arrives in `states`.
+    @discardableResult
+    public func submitCode(_ code: String) async throws -> String {
+        let verification = self.verification
+        return try await withPromptCancellation {
+            try await verification.submitCode(code: code)
+        }
+    }
+
+    /// Asks for a new call with a new code, allowed from `info.resendAfter`
+    /// on; earlier it throws `MotpError.RateLimited` saying how long to
+    /// wait. Cancelling the task stops the wait at once.
+    public func resend() async throws {
+        let verification = self.verification
+        try await withPromptCancellation {
+            try await verification.resend()
+        }
+    }
+
+    /// Cancels the verification: the state becomes `.canceled` and the
+    /// server stops. No effect once it has ended. Returns at once; if the
+    /// server cannot be told, the verification expires there by itself.
+    public func cancel() {
+        let verification = self.verification
+        Task { try? await verification.cancel() }
+    }
+}

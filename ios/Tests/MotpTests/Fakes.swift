@@ -1,0 +1,205 @@
+import Foundation
+@testable import Motp
+
+/// A one-shot event a test can await, instead of sleeping.
+final class Signal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [UUID: CheckedContinuation<Bool, Never>] = [:]
+
+    var hasFired: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return fired
+    }
+
+    func fire() {
+        lock.lock()
+        fired = true
+        let waiting = Array(waiters.values)
+        waiters.removeAll()
+        lock.unlock()
+        for waiter in waiting {
+            waiter.resume(returning: true)
+        }
+    }
+
+    /// True once fired; false if `timeout` seconds pass first.
+    func wait(timeout: TimeInterval = 5) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            lock.lock()
+            if fired {
+                lock.unlock()
+                continuation.resume(returning: true)
+                return
+            }
+            let id = UUID()
+            waiters[id] = continuation
+            lock.unlock()
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                self.lock.lock()
+                let expired = self.waiters.removeValue(forKey: id)
+                self.lock.unlock()
+                expired?.resume(returning: false)
+            }
+        }
+    }
+}
+
+/// A `Verification` with no Rust behind it: UniFFI's generated classes are
+/// `open` and have an `init(noHandle:)` for exactly this. Every method is
+/// overridden, since the originals would call into Rust. It behaves like
+/// the core: state changes go to the listener in order, and nothing changes
+/// after a final state.
+final class FakeVerification: Verification, @unchecked Sendable {
+    static let pattern = CallerPattern(prefix: "+442079460", codeLength: 3)
+
+    private let lock = NSLock()
+    private var listener: VerificationListener?
+    private var current: VerificationState = .idle
+    private var codes: [String] = []
+    private var reasons: [ManualEntryReason] = []
+    private var cancels = 0
+    private var resends = 0
+
+    /// What `submitCode` answers.
+    var submitOutcome: Result<String, MotpError> = .success("tok_1")
+    /// When set, `submitCode` waits for it before answering.
+    var submitGate: Signal?
+    let submitStarted = Signal()
+    let cancelled = Signal()
+
+    init() {
+        super.init(noHandle: Verification.NoHandle())
+    }
+
+    required init(unsafeFromHandle handle: UInt64) {
+        fatalError("a fake has no Rust object")
+    }
+
+    var submittedCodes: [String] { locked { codes } }
+    var manualEntryReasons: [ManualEntryReason] { locked { reasons } }
+    var cancelCount: Int { locked { cancels } }
+    var resendCount: Int { locked { resends } }
+
+    func attach(_ listener: VerificationListener?) {
+        locked { self.listener = listener }
+    }
+
+    /// Moves to `state` and tells the listener, as the core does.
+    func emit(_ state: VerificationState) {
+        let listener = locked { () -> VerificationListener? in
+            guard !current.endsVerification else { return nil }
+            current = state
+            return self.listener
+        }
+        try? listener?.onStateChanged(state: state)
+    }
+
+    override func caller() -> CallerPattern {
+        Self.pattern
+    }
+
+    override func id() -> String {
+        "ver_fake"
+    }
+
+    override func info() -> VerificationInfo {
+        VerificationInfo(
+            id: "ver_fake",
+            phoneNumber: "+447700900123",
+            caller: Self.pattern,
+            expiresAt: Date(timeIntervalSince1970: 1_900_000_000),
+            resendAfter: Date(timeIntervalSince1970: 1_899_999_970),
+            attemptsLeft: 3
+        )
+    }
+
+    override func state() -> VerificationState {
+        locked { current }
+    }
+
+    override func switchToManualEntry(reason: ManualEntryReason) {
+        locked { reasons.append(reason) }
+        if state() == .awaitingCall {
+            emit(.manualEntry(reason: reason))
+        }
+    }
+
+    override func submitCode(code: String) async throws -> String {
+        locked { codes.append(code) }
+        emit(.verifying)
+        submitStarted.fire()
+        if let gate = submitGate {
+            _ = await gate.wait()
+        }
+        switch submitOutcome {
+        case let .success(token):
+            emit(.verified(token: token))
+            return token
+        case let .failure(error):
+            emit(.manualEntry(reason: .callsUnreadable))
+            throw error
+        }
+    }
+
+    override func resend() async throws {
+        locked { resends += 1 }
+    }
+
+    override func cancel() async throws {
+        locked { cancels += 1 }
+        emit(.canceled)
+        cancelled.fire()
+    }
+
+    override func nextState() async throws -> VerificationState {
+        state()
+    }
+
+    override func onIncomingCall(number: String, observedAt: Date, simSlot: UInt32?) async throws -> CallMatch {
+        .ignored(reason: .notAwaitingCall)
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+/// A `MotpClientProtocol` handing out one `FakeVerification`, announcing
+/// `Requesting` and `AwaitingCall` before returning, as the core does.
+final class FakeClient: MotpClientProtocol, @unchecked Sendable {
+    let verification = FakeVerification()
+    let startCalled = Signal()
+    /// When set, `startVerification` waits for it before returning.
+    var startGate: Signal?
+    var startError: MotpError?
+
+    private let lock = NSLock()
+    private var numbers: [String] = []
+
+    var phoneNumbers: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return numbers
+    }
+
+    func startVerification(phoneNumber: String, listener: VerificationListener?) async throws -> Verification {
+        lock.lock()
+        numbers.append(phoneNumber)
+        lock.unlock()
+        startCalled.fire()
+        if let gate = startGate {
+            _ = await gate.wait()
+        }
+        if let startError {
+            throw startError
+        }
+        verification.attach(listener)
+        verification.emit(.requesting)
+        verification.emit(.awaitingCall)
+        return verification
+    }
+}

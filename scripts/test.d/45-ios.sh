@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # the stub bodies below are scripts of their own, expanded when they run
+# The iOS shell, as far as a Linux machine can check it (no Swift compiler,
+# no Xcode here; the Swift syntax of ios/ is checked by 40-syntax.sh):
+#   1. Package.swift parses (tree-sitter-swift) and names paths that exist,
+#      module names that match bindings/uniffi.toml, and the deployment
+#      targets the XCFramework script builds for; the XCTest fakes override
+#      every method of the generated Verification;
+#   2. ios/build-xcframework.sh passes bash -n and shellcheck;
+#   3. a dry run of ios/build-xcframework.sh --release in a scratch copy,
+#      with cargo and the Apple tools replaced by stubs, produces the
+#      framework layout, the zip and the Package.swift rewrite;
+#   4. .github/workflows/ios.yml parses and runs the script and swift test.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+fail() { echo "ios: $*" >&2; exit 1; }
+
+command -v shellcheck >/dev/null || apt-get install -y -q shellcheck >/dev/null
+command -v zip >/dev/null || apt-get install -y -q zip >/dev/null
+python3 -c 'import yaml' 2>/dev/null || apt-get install -y -q python3-yaml >/dev/null
+python3 -c 'import tree_sitter, tree_sitter_swift' 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check \
+    'tree-sitter==0.26.1' 'tree-sitter-kotlin==1.1.0' 'tree-sitter-swift==0.7.4'
+
+# 1. Package.swift
+masks=()
+[ -f ios/syntax-masks.txt ] && masks=(--masks ios/syntax-masks.txt)
+python3 scripts/check-syntax.py "${masks[@]}" Package.swift
+python3 - <<'PY'
+import re, sys, tomllib
+from pathlib import Path
+
+manifest = Path("Package.swift").read_text()
+script = Path("ios/build-xcframework.sh").read_text()
+uniffi = tomllib.loads(Path("bindings/uniffi.toml").read_text())["bindings"]["swift"]
+problems = []
+
+def need(condition, message):
+    if not condition:
+        problems.append(message)
+
+ffi_module = uniffi["ffi_module_name"]
+swift_module = uniffi["module_name"]
+need(f'name: "{ffi_module}"' in manifest, f"binary target is not named {ffi_module} (uniffi.toml ffi_module_name)")
+need(f'name: "{swift_module}"' in manifest, f"no target named {swift_module} (uniffi.toml module_name)")
+need(f"module={ffi_module}" in script, f"ios/build-xcframework.sh does not build {ffi_module}")
+need(f'path: "ios/build/{ffi_module}.xcframework"' in manifest, "local XCFramework path differs from the script's output")
+need(f"/{ffi_module}.xcframework.zip" in manifest, "release URL does not name the script's zip")
+need(re.search(r'^let releaseChecksum = "[0-9a-f]{64}"$', manifest, re.M), "releaseChecksum is not 64 hex digits")
+need(re.search(r'^let useLocalFramework = false$', manifest, re.M), "useLocalFramework must be false in the committed manifest")
+
+generated = Path("bindings/generated/swift")
+need((generated / f"{swift_module}.swift").is_file(), f"bindings/generated/swift/{swift_module}.swift is missing")
+need(f'sources: ["{swift_module}.swift"]' in manifest, "MotpFFI target does not list the generated Swift file")
+for excluded in re.findall(r'exclude: \[([^\]]*)\]', manifest):
+    for name in re.findall(r'"([^"]+)"', excluded):
+        need((generated / name).exists(), f"excluded file {name} does not exist in {generated}")
+need(f"import {ffi_module}" in (generated / f"{swift_module}.swift").read_text(), f"generated Swift does not import {ffi_module}")
+
+for path in re.findall(r'path: "([^"]+)"', manifest):
+    if path.endswith(".xcframework"):
+        continue
+    need(Path(path).is_dir(), f"target path {path} does not exist")
+    need(any(Path(path).rglob("*.swift")), f"target path {path} has no Swift sources")
+
+# Deployment targets: Package.swift platforms == what the script builds for.
+ios = re.search(r'\.iOS\(\.v(\d+)\)', manifest)
+mac = re.search(r'\.macOS\(\.v(\d+)\)', manifest)
+need(ios and f"ios_min={ios.group(1)}.0" in script, "iOS deployment target differs between Package.swift and the script")
+need(mac and f"macos_min={mac.group(1)}.0" in script, "macOS deployment target differs between Package.swift and the script")
+
+# The test fakes must track the generated surface: every method of the
+# generated Verification overridden (the originals call into Rust), every
+# MotpClientProtocol requirement implemented. Swift would only tell on a Mac.
+bindings = (generated / f"{swift_module}.swift").read_text()
+fakes = Path("ios/Tests/MotpTests/Fakes.swift").read_text()
+verification = bindings[bindings.index("open class Verification:"):bindings.index("public struct FfiConverterTypeVerification:")]
+for name in re.findall(r"^open func (\w+)\(", verification, re.M):
+    need(f"override func {name}(" in fakes, f"Fakes.swift does not override Verification.{name}")
+client = bindings[bindings.index("public protocol MotpClientProtocol"):]
+client = client[:client.index("\n}")]
+for name in re.findall(r"^\s+func (\w+)\(", client, re.M):
+    need(f"func {name}(" in fakes, f"Fakes.swift does not implement MotpClientProtocol.{name}")
+
+if problems:
+    print("\n".join(f"Package.swift: {p}" for p in problems), file=sys.stderr)
+    sys.exit(1)
+print("Package.swift: targets, paths, module names and deployment targets agree; test fakes cover the generated surface")
+PY
+
+# 2. The build script
+bash -n ios/build-xcframework.sh
+shellcheck ios/build-xcframework.sh
+echo "ios/build-xcframework.sh: bash -n and shellcheck clean"
+
+# 3. Dry run with stubs
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+repo="$scratch/repo"
+stubs="$scratch/bin"
+mkdir -p "$repo/ios" "$repo/scripts" "$repo/bindings/generated" "$stubs"
+cp Package.swift "$repo/"
+cp ios/build-xcframework.sh "$repo/ios/"
+cp -R bindings/generated/swift "$repo/bindings/generated/"
+printf 'echo "generate-bindings $*" >> "%s/log"\n' "$scratch" >"$repo/scripts/generate-bindings.sh"
+
+stub() { printf '#!/usr/bin/env bash\n%s\n' "$2" >"$stubs/$1"; chmod +x "$stubs/$1"; }
+stub uname 'echo Darwin'
+stub rustup 'echo "rustup $*" >> '"$scratch"'/log'
+stub cargo '
+case "$1" in
+  pkgid) echo "path+file:///repo/bindings#motp-ffi@9.8.7" ;;
+  build) while [ $# -gt 0 ]; do [ "$1" = --target ] && target=$2; shift; done
+         mkdir -p "target/$target/release"
+         echo "$target" > "target/$target/release/libmotp_ffi.a"
+         echo dylib > "target/$target/release/libmotp_ffi.dylib" ;;
+  *) exit 1 ;;
+esac'
+stub strip 'echo "strip $*" >> '"$scratch"'/log'
+stub lipo '
+if [ "$1" = -info ]; then exit 0; fi
+shift; inputs=(); while [ "$1" != -output ]; do inputs+=("$1"); shift; done
+cat "${inputs[@]}" > "$2"'
+stub xcodebuild '
+[ "$1" = -create-xcframework ] || exit 1; shift
+frameworks=(); out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -framework) frameworks+=("$2"); shift ;;
+    -output) out=$2; shift ;;
+  esac; shift
+done
+[ -n "$out" ] || exit 1
+for i in "${!frameworks[@]}"; do mkdir -p "$out/slice$i"; cp -R "${frameworks[$i]}" "$out/slice$i/"; done'
+stub ditto '(shift $(($# - 2)); zip -qry "$2" "$1")'
+stub swift '[ "$1 $2" = "package compute-checksum" ] && sha256sum "$3" | cut -d" " -f1'
+
+(cd "$repo" && PATH="$stubs:$PATH" bash ios/build-xcframework.sh --release >"$scratch/out" 2>&1) ||
+  { cat "$scratch/out" >&2; fail "dry run of ios/build-xcframework.sh --release failed"; }
+
+python3 - "$repo" "$scratch/log" <<'PY'
+import hashlib, re, sys, zipfile
+from pathlib import Path
+
+repo, log = Path(sys.argv[1]), Path(sys.argv[2]).read_text()
+build = repo / "ios/build"
+xcf = build / "MotpRustFFI.xcframework"
+problems = []
+
+def need(condition, message):
+    if not condition:
+        problems.append(message)
+
+need("generate-bindings --check --lib target/aarch64-apple-darwin/release/libmotp_ffi.dylib" in log,
+     "bindings not checked against the unstripped Mac library")
+need(log.count("strip -S -x") == 5, "not every static library was stripped")
+slices = sorted(p for p in xcf.glob("slice*/MotpRustFFI.framework"))
+need(len(slices) == 3, f"expected 3 framework slices, got {len(slices)}")
+binaries = {}
+for framework in slices:
+    mac = (framework / "Versions").is_dir()
+    contents = framework / "Versions/A" if mac else framework
+    plist = (contents / "Resources/Info.plist") if mac else (framework / "Info.plist")
+    for part in ("MotpRustFFI", "Headers/MotpRustFFI.h", "Modules/module.modulemap"):
+        need((contents / part).is_file(), f"{framework}: {part} missing")
+    need(plist.is_file(), f"{framework}: Info.plist missing")
+    if mac:
+        for link in ("MotpRustFFI", "Headers", "Modules", "Resources", "Versions/Current"):
+            need((framework / link).is_symlink(), f"{framework}: {link} is not a symlink")
+    modulemap = (contents / "Modules/module.modulemap").read_text()
+    need("framework module MotpRustFFI" in modulemap, "module map is not a framework module")
+    need("_Builtin_" not in modulemap, "module map names clang builtin modules")
+    need("<string>9.8.7</string>" in plist.read_text(), "Info.plist lacks the crate version")
+    binaries[(contents / "MotpRustFFI").read_text().split()[0]] = (contents / "MotpRustFFI").read_text().split()
+expected = {
+    "aarch64-apple-ios": ["aarch64-apple-ios"],
+    "aarch64-apple-ios-sim": ["aarch64-apple-ios-sim", "x86_64-apple-ios"],
+    "aarch64-apple-darwin": ["aarch64-apple-darwin", "x86_64-apple-darwin"],
+}
+need(binaries == expected, f"slices hold the wrong libraries: {binaries}")
+
+archive = build / "MotpRustFFI.xcframework.zip"
+need(archive.is_file(), "no release zip")
+if archive.is_file():
+    names = zipfile.ZipFile(archive).namelist()
+    need(all(n.startswith("MotpRustFFI.xcframework/") for n in names), "zip root is not the XCFramework")
+    checksum = hashlib.sha256(archive.read_bytes()).hexdigest()
+    manifest = (repo / "Package.swift").read_text()
+    need(f'let releaseChecksum = "{checksum}"' in manifest, "Package.swift checksum not rewritten")
+    need('let releaseTag = "9.8.7"' in manifest, "Package.swift tag not rewritten")
+    need((build / "MotpRustFFI.xcframework.zip.checksum").read_text().strip() == checksum, "checksum file wrong")
+need(not (build / "stage").exists(), "staging directory left behind")
+
+if problems:
+    print("\n".join(f"build-xcframework dry run: {p}" for p in problems), file=sys.stderr)
+    sys.exit(1)
+print("ios/build-xcframework.sh: dry run with stubbed Apple tools produced the expected XCFramework")
+PY
+
+# 4. The workflow
+python3 - <<'PY'
+import sys, yaml
+workflow = yaml.safe_load(open(".github/workflows/ios.yml"))
+steps = workflow["jobs"]["swift-package"]["steps"]
+runs = "\n".join(step.get("run", "") for step in steps)
+problems = [m for m, ok in [
+    ("not on macOS", workflow["jobs"]["swift-package"]["runs-on"].startswith("macos")),
+    ("does not run ios/build-xcframework.sh", "ios/build-xcframework.sh" in runs),
+    ("does not run swift test", "swift test" in runs),
+] if not ok]
+if problems:
+    sys.exit("ios.yml: " + ", ".join(problems))
+print(".github/workflows/ios.yml: parses; builds the XCFramework and runs swift test on macOS")
+PY
