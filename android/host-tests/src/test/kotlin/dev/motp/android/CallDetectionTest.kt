@@ -1,0 +1,176 @@
+package dev.motp.android
+
+import android.Manifest
+import android.provider.CallLog
+import android.telephony.SubscriptionManager
+import dev.motp.sdk.VerificationState
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+
+/** Both detection paths, end to end from the platform event to the core. */
+@RunWith(RobolectricTestRunner::class)
+class CallDetectionTest {
+    private val phone = ShellHarness()
+
+    @After
+    fun tearDown() = phone.close()
+
+    @Test
+    fun `a ringing broadcast with a number reaches the core and verifies`() {
+        phone.grantAutomatic()
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+
+        phone.ring("020 7946 0123")
+
+        assertEquals(VerificationState.Verified("tok_447700900123"), phone.awaitVerified(verification))
+        val call = phone.server.calls.single()
+        assertEquals("020 7946 0123", call.number)
+        assertEquals(phone.startedAt, call.observedAt.toEpochMilli())
+        assertEquals(ObservedCall.Source.RINGING, verification.observedCalls.single().source)
+    }
+
+    @Test
+    fun `a call-log row inserted through the provider is detected`() {
+        // The call log alone is enough: no READ_PHONE_STATE, so no broadcast.
+        phone.grant(Manifest.permission.READ_CALL_LOG)
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+        assertEquals(0, phone.phoneStateReceivers())
+
+        phone.logCall("+442079460123", phone.startedAt + 4_000, CallLog.Calls.REJECTED_TYPE)
+
+        phone.awaitVerified(verification)
+        val call = phone.server.calls.single()
+        assertEquals("+442079460123", call.number)
+        assertEquals(phone.startedAt + 4_000, call.observedAt.toEpochMilli())
+        assertEquals(ObservedCall.Source.CALL_LOG, verification.observedCalls.single().source)
+    }
+
+    @Test
+    fun `the call log is bounded by the provider's limit, never by SQL text`() {
+        phone.grant(Manifest.permission.READ_CALL_LOG)
+        val verification = phone.start()
+        phone.logCall("+442079460123", phone.startedAt + 1_000)
+        phone.awaitVerified(verification)
+
+        assertTrue(phone.callLog.queries.isNotEmpty())
+        for (query in phone.callLog.queries) {
+            assertEquals("10", query.uri.getQueryParameter(CallLog.Calls.LIMIT_PARAM_KEY))
+            assertEquals(10, query.bundleLimit)
+            assertEquals("date DESC", query.sortOrder)
+        }
+    }
+
+    @Test
+    fun `rows older than the verification are ignored`() {
+        phone.grant(Manifest.permission.READ_CALL_LOG)
+        // The right number, but from before this verification: a stale code.
+        phone.logCall("+442079460123", phone.startedAt - 60_000)
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+        // Written late but dated earlier, and an outgoing call: both ignored too.
+        phone.logCall("+442079460123", phone.startedAt - 1)
+        phone.logCall("+442079460123", phone.startedAt + 500, CallLog.Calls.OUTGOING_TYPE)
+        phone.logCall("+442079460123", phone.startedAt + 2_000, CallLog.Calls.INCOMING_TYPE)
+
+        phone.awaitVerified(verification)
+        assertEquals(listOf(phone.startedAt + 2_000), phone.server.calls.map { it.observedAt.toEpochMilli() })
+    }
+
+    @Test
+    fun `the same call seen both ways counts once`() {
+        phone.grantAutomatic()
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+
+        // A call that is not ours (wrong code digits), first ringing in national
+        // form, then logged in E.164 form when it ends.
+        phone.ring("02079460999")
+        phone.logCall("+442079460999", phone.startedAt + 3_000)
+        // Then the verification call, only in the log (e.g. the broadcast was late).
+        phone.logCall("+442079460123", phone.startedAt + 20_000)
+
+        phone.awaitVerified(verification)
+        assertEquals(listOf("02079460999", "+442079460123"), phone.server.calls.map { it.number })
+    }
+
+    @Test
+    fun `a second SIM works on the ringing path`() {
+        phone.grantAutomatic()
+        phone.dualSim()
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+
+        phone.ring("+442079460123") { putExtra(SubscriptionManager.EXTRA_SLOT_INDEX, 1) }
+
+        phone.awaitVerified(verification)
+        assertEquals(1u, phone.server.calls.single().simSlot)
+    }
+
+    @Test
+    fun `a second SIM named only by its subscription id is mapped to its slot`() {
+        phone.grantAutomatic()
+        phone.dualSim()
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+
+        // Before API 30 the broadcast names the SIM by subscription under "subscription".
+        phone.ring("+442079460999") { putExtra("subscription", 7) }
+        phone.logCall("+442079460123", phone.startedAt + 30_000, phoneAccountId = "6")
+
+        phone.awaitVerified(verification)
+        assertEquals(listOf(1u, 0u), phone.server.calls.map { it.simSlot })
+    }
+
+    @Test
+    fun `a call that rings before the server answered is delivered once it has`() {
+        phone.grantAutomatic()
+        val answer = kotlinx.coroutines.CompletableDeferred<Unit>()
+        phone.server.answer = answer
+        val verification = phone.start()
+
+        phone.ring("+442079460123")
+        assertTrue(phone.server.calls.isEmpty())
+        answer.complete(Unit)
+
+        phone.awaitVerified(verification)
+        assertEquals(1, phone.server.calls.size)
+    }
+
+    @Test
+    fun `the matched ringing call is ended when ANSWER_PHONE_CALLS is granted`() {
+        phone.grantAutomatic()
+        phone.grant(Manifest.permission.ANSWER_PHONE_CALLS)
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+        assertTrue(verification.automation.endCall)
+
+        // Somebody else's call: never cut.
+        phone.ring("+447700900999")
+        phone.ring("+442079460123")
+
+        phone.awaitVerified(verification)
+        assertEquals(1, phone.endedCalls.get())
+    }
+
+    @Test
+    fun `without ANSWER_PHONE_CALLS the call rings out`() {
+        phone.grantAutomatic()
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+        assertFalse(verification.automation.endCall)
+
+        phone.ring("+442079460123")
+
+        phone.awaitVerified(verification)
+        assertEquals(0, phone.endedCalls.get())
+        assertNull(phone.server.calls.single().simSlot)
+    }
+}

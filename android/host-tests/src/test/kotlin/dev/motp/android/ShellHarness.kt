@@ -1,0 +1,102 @@
+package dev.motp.android
+
+import android.Manifest
+import android.app.Application
+import android.content.ContentValues
+import android.content.Intent
+import android.os.Looper
+import android.provider.CallLog
+import android.telephony.SubscriptionManager
+import android.telephony.TelephonyManager
+import dev.motp.sdk.VerificationState
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.Assume.assumeTrue
+import org.robolectric.Robolectric
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import java.util.concurrent.atomic.AtomicInteger
+
+/** A phone on the host: the application, a call log, a fake core and a fixed clock. */
+class ShellHarness(serverFactory: () -> FakeServer = ::FakeServer) {
+    init {
+        // The fake server matches numbers with the real Rust matcher.
+        val dir = System.getProperty("motp.lib.dir").orEmpty()
+        assumeTrue("build it first: cargo build -p motp-ffi", java.io.File(dir, "libmotp_ffi.so").isFile)
+    }
+
+    val server: FakeServer = serverFactory()
+    val app: Application = RuntimeEnvironment.getApplication()
+    val callLog: FakeCallLogProvider = Robolectric.setupContentProvider(FakeCallLogProvider::class.java, CallLog.AUTHORITY)
+    val scope = CoroutineScope(SupervisorJob())
+    val endedCalls = AtomicInteger()
+
+    /** The verification starts at this instant; calls before it must be ignored. */
+    val startedAt = 1_750_000_000_000L
+
+    val motp = Motp(app, server.starter, Dispatchers.IO, { startedAt }, { endedCalls.incrementAndGet(); true })
+
+    fun grant(vararg permissions: String) = shadowOf(app).grantPermissions(*permissions)
+
+    fun deny(vararg permissions: String) = shadowOf(app).denyPermissions(*permissions)
+
+    fun grantAutomatic() = grant(Manifest.permission.READ_PHONE_STATE, Manifest.permission.READ_CALL_LOG)
+
+    fun start(number: String = "+447700900123"): MotpVerification = motp.start(number, scope)
+
+    /** The phone-state broadcast the system sends while a call rings. */
+    fun ring(number: String?, extras: Intent.() -> Unit = {}) {
+        val intent = Intent(TelephonyManager.ACTION_PHONE_STATE_CHANGED)
+            .putExtra(TelephonyManager.EXTRA_STATE, TelephonyManager.EXTRA_STATE_RINGING)
+        @Suppress("DEPRECATION")
+        if (number != null) intent.putExtra(TelephonyManager.EXTRA_INCOMING_NUMBER, number)
+        intent.extras()
+        app.sendBroadcast(intent)
+        shadowOf(Looper.getMainLooper()).idle()
+    }
+
+    /** A row the telephony stack writes into the call log. */
+    fun logCall(number: String, date: Long, type: Int = CallLog.Calls.MISSED_TYPE, phoneAccountId: String? = null) {
+        val values = ContentValues().apply {
+            put(CallLog.Calls.NUMBER, number)
+            put(CallLog.Calls.DATE, date)
+            put(CallLog.Calls.TYPE, type)
+            if (phoneAccountId != null) put(CallLog.Calls.PHONE_ACCOUNT_ID, phoneAccountId)
+        }
+        app.contentResolver.insert(CallLog.Calls.CONTENT_URI, values)
+    }
+
+    /** Two SIMs: subscription 6 in slot 0, subscription 7 in slot 1. */
+    fun dualSim() {
+        val manager = app.getSystemService(SubscriptionManager::class.java)
+        shadowOf(manager).setActiveSubscriptionInfos(
+            org.robolectric.shadows.ShadowSubscriptionManager.SubscriptionInfoBuilder.newBuilder()
+                .setId(6).setSimSlotIndex(0).buildSubscriptionInfo(),
+            org.robolectric.shadows.ShadowSubscriptionManager.SubscriptionInfoBuilder.newBuilder()
+                .setId(7).setSimSlotIndex(1).buildSubscriptionInfo(),
+        )
+    }
+
+    fun awaitState(verification: MotpVerification, predicate: (VerificationState) -> Boolean): VerificationState =
+        runBlocking { withTimeout(5_000) { verification.state.first(predicate) } }
+
+    fun awaitVerified(verification: MotpVerification): VerificationState.Verified =
+        awaitState(verification) { it.isFinal() } as VerificationState.Verified
+
+    /** Receivers for the phone-state broadcast still registered. */
+    fun phoneStateReceivers(): Int = shadowOf(app).registeredReceivers
+        .count { it.intentFilter.hasAction(TelephonyManager.ACTION_PHONE_STATE_CHANGED) }
+
+    /** Observers of the call log still registered. */
+    fun callLogObservers(): Int = shadowOf(app.contentResolver).getContentObservers(CallLog.Calls.CONTENT_URI).size
+
+    fun close() {
+        scope.cancel()
+        callLog.shutdown()
+    }
+}

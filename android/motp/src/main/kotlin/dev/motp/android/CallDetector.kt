@@ -1,0 +1,119 @@
+package dev.motp.android
+
+import android.content.Context
+import android.content.IntentFilter
+import android.database.ContentObserver
+import android.net.Uri
+import android.os.Build
+import android.provider.CallLog
+import android.telephony.TelephonyManager
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.launch
+
+/**
+ * Watches for the verification call on both paths at once, for every SIM:
+ * the ringing broadcast with its number ([RingingCallReceiver]) and the call
+ * log ([CallLogReader], re-read whenever the log changes). Every sighting
+ * that is not a repeat ([CallDeduplicator]) goes to [onCall]; matching is
+ * the core's business.
+ *
+ * [start] registers the receiver and the observer; [stop] removes both and
+ * is idempotent. Nothing is registered outside that window.
+ */
+internal class CallDetector(
+    context: Context,
+    private val automation: Automation,
+    private val sinceMillis: Long,
+    private val scope: CoroutineScope,
+    private val clock: () -> Long = System::currentTimeMillis,
+    private val deduplicator: CallDeduplicator = CallDeduplicator(),
+    private val onRingingWithoutNumber: (simSlot: Int?) -> Unit = {},
+    private val onCall: suspend (ObservedCall) -> Unit,
+) {
+    private val appContext = context.applicationContext
+    private val slots = SimSlots(appContext)
+    private val reader = CallLogReader(appContext.contentResolver, slots)
+
+    private var receiver: RingingCallReceiver? = null
+    private var observer: ContentObserver? = null
+    private var reReads: Channel<Unit>? = null
+    private var reReadJob: Job? = null
+
+    /** Whether a receiver or an observer is currently registered. */
+    val isRegistered: Boolean
+        @Synchronized get() = receiver != null || observer != null
+
+    @Synchronized
+    fun start() {
+        if (isRegistered) return
+        if (automation.ringingBroadcast) registerReceiver()
+        if (automation.callLog) registerObserver()
+    }
+
+    @Synchronized
+    fun stop() {
+        receiver?.let { appContext.unregisterReceiver(it) }
+        receiver = null
+        observer?.let { appContext.contentResolver.unregisterContentObserver(it) }
+        observer = null
+        reReads?.close()
+        reReads = null
+        reReadJob?.cancel()
+        reReadJob = null
+    }
+
+    private fun registerReceiver() {
+        val ringing = RingingCallReceiver(slots, clock, ::report, onRingingWithoutNumber)
+        val filter = IntentFilter(TelephonyManager.ACTION_PHONE_STATE_CHANGED)
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) {
+            // A protected system broadcast still reaches a non-exported receiver;
+            // no other app can reach this one.
+            appContext.registerReceiver(ringing, filter, Context.RECEIVER_NOT_EXPORTED)
+        } else {
+            appContext.registerReceiver(ringing, filter)
+        }
+        receiver = ringing
+    }
+
+    private fun registerObserver() {
+        // Conflated: a burst of changes costs one re-read, and reads never overlap.
+        val requests = Channel<Unit>(Channel.CONFLATED)
+        val seenRows = HashSet<Long>()
+        reReadJob = scope.launch {
+            for (request in requests) {
+                val rows = try {
+                    reader.readSince(sinceMillis)
+                } catch (_: SecurityException) {
+                    // READ_CALL_LOG revoked mid-verification: the other path remains.
+                    emptyList()
+                }
+                // Oldest first, so several calls reach the core in the order they rang.
+                for (row in rows.asReversed()) {
+                    if (seenRows.add(row.id)) report(row.call)
+                }
+            }
+        }
+        // No Handler: onChange only queues a re-read, from whichever thread.
+        val logObserver = object : ContentObserver(null) {
+            override fun onChange(selfChange: Boolean) {
+                requests.trySend(Unit)
+            }
+
+            override fun onChange(selfChange: Boolean, uri: Uri?) {
+                requests.trySend(Unit)
+            }
+        }
+        appContext.contentResolver.registerContentObserver(CallLog.Calls.CONTENT_URI, true, logObserver)
+        observer = logObserver
+        reReads = requests
+        // A call logged before the observer was registered is still read once.
+        requests.trySend(Unit)
+    }
+
+    private fun report(call: ObservedCall) {
+        if (!deduplicator.isFirstSighting(call)) return
+        scope.launch { onCall(call) }
+    }
+}

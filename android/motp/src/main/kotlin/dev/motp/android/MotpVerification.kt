@@ -1,0 +1,310 @@
+package dev.motp.android
+
+import android.app.Activity
+import android.app.Application
+import android.content.Context
+import android.os.Bundle
+import dev.motp.sdk.CallMatch
+import dev.motp.sdk.CallerPattern
+import dev.motp.sdk.ManualEntryReason
+import dev.motp.sdk.MotpException
+import dev.motp.sdk.VerificationInterface
+import dev.motp.sdk.VerificationListener
+import dev.motp.sdk.VerificationState
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import java.time.Instant
+
+/**
+ * One running verification: its [state] as a `Flow`, and the few things an
+ * app can do with it. Obtained from [Motp.start].
+ *
+ * The states are the core's ([VerificationState]): `Requesting`,
+ * `AwaitingCall`, `ManualEntry`, `Verifying`, then one final state. Without
+ * the permissions to observe calls the core is told at once and the state
+ * goes to `ManualEntry(PERMISSION_MISSING)`.
+ *
+ * It owns everything it registered (phone-state receiver, call-log
+ * observer) and removes all of it *before* a final state is published: on
+ * completion, on [cancel] or [close], when the scope given to [Motp.start]
+ * ends (a `lifecycleScope` or `viewModelScope`), or when an Activity it is
+ * bound to ([bindTo]) is destroyed.
+ */
+public class MotpVerification internal constructor(
+    context: Context,
+    private val starter: VerificationStarter,
+    private val phoneNumber: String,
+    /** What the granted permissions allow for this verification. */
+    public val automation: Automation,
+    parentScope: CoroutineScope,
+    private val dispatcher: CoroutineDispatcher,
+    private val clock: () -> Long,
+    private val endRingingCall: () -> Boolean,
+) : AutoCloseable {
+
+    private val appContext = context.applicationContext
+    private val job = SupervisorJob(parentScope.coroutineContext[Job])
+    private val scope = CoroutineScope(parentScope.coroutineContext + job + dispatcher)
+    private val handle = CompletableDeferred<VerificationInterface>()
+    private val lock = Any()
+    private var detector: CallDetector? = null
+    private var unbind: (() -> Unit)? = null
+    private val observed = ArrayList<ObservedCall>()
+
+    @Volatile
+    private var started: VerificationInterface? = null
+
+    private val mutableState = MutableStateFlow<VerificationState>(VerificationState.Requesting)
+    private val mutableRinging = MutableSharedFlow<Int?>(extraBufferCapacity = 4)
+
+    /** The state, from `Requesting` to one final state (`isFinal()`). */
+    public val state: StateFlow<VerificationState> = mutableState.asStateFlow()
+
+    /**
+     * Emits (the SIM slot, when known) each time the phone rings while its
+     * number cannot be read ([AutomationLevel.RING_NUDGE]): the moment for
+     * [CodeEntryView.focusCode].
+     */
+    public val ringing: SharedFlow<Int?> = mutableRinging.asSharedFlow()
+
+    /** The sightings handed to the core, in order; for diagnostics. Numbers are the code: do not log them. */
+    public val observedCalls: List<ObservedCall> get() = synchronized(lock) { observed.toList() }
+
+    /** Whether a receiver or observer of this verification is still registered. */
+    public val isObserving: Boolean get() = synchronized(lock) { detector?.isRegistered == true }
+
+    @Volatile
+    private var callerPattern: CallerPattern? = null
+
+    /** What the calling number looks like, once the server answered (for [CodeEntryView.setCaller]). */
+    public suspend fun caller(): CallerPattern {
+        callerPattern?.let { return it }
+        return started().caller().also { callerPattern = it }
+    }
+
+    private val listener = object : VerificationListener {
+        override fun onStateChanged(state: VerificationState) = publish(state)
+    }
+
+    internal fun begin() {
+        val startedAt = clock()
+        // Watch before asking for the call: it may ring before the server's answer arrives.
+        if (automation.ringingBroadcast || automation.callLog) {
+            val watcher = CallDetector(
+                context = appContext,
+                automation = automation,
+                sinceMillis = startedAt,
+                scope = scope,
+                clock = clock,
+                onRingingWithoutNumber = { slot -> mutableRinging.tryEmit(slot) },
+                onCall = ::deliver,
+            )
+            synchronized(lock) { detector = watcher }
+            watcher.start()
+        }
+        // The scope given to Motp.start ends (screen closed): clean up and cancel on
+        // the server. Unconfined + undispatched, the `finally` runs inside the
+        // caller's cancel(), so nothing is left registered once that returns.
+        scope.launch(Dispatchers.Unconfined, start = CoroutineStart.UNDISPATCHED) {
+            try {
+                awaitCancellation()
+            } finally {
+                finish(VerificationState.Canceled, cancelOnServer = true)
+            }
+        }
+        scope.launch {
+            try {
+                val verification = starter.start(phoneNumber, listener)
+                callerPattern = verification.caller()
+                started = verification
+                handle.complete(verification)
+                if (mutableState.value.isFinal()) {
+                    // Canceled while the request was in flight.
+                    release(verification, cancel = true)
+                    return@launch
+                }
+                publish(verification.state())
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: MotpException) {
+                handle.completeExceptionally(e)
+                finish(VerificationState.Failed(e), cancelOnServer = false)
+            } catch (e: Exception) {
+                handle.completeExceptionally(e)
+                finish(VerificationState.Failed(MotpException.Internal(e.toString())), cancelOnServer = false)
+            }
+        }
+    }
+
+    /**
+     * Checks a code typed by the user and returns the token. Throws the
+     * core's error, e.g. `MotpException.WrongCode` with the attempts left;
+     * the outcome also arrives in [state].
+     */
+    public suspend fun submitCode(code: String): String {
+        val verification = active()
+        return withContext(dispatcher) { verification.submitCode(code) }
+    }
+
+    /** Asks for a new call (new code). Throws `MotpException.RateLimited` when too early. */
+    public suspend fun resend() {
+        val verification = active()
+        withContext(dispatcher) { verification.resend() }
+    }
+
+    /** The core's verification, or the core's own error once this one has ended (its native object is freed). */
+    private suspend fun active(): VerificationInterface {
+        val verification = started()
+        if (mutableState.value.isFinal()) throw MotpException.InvalidState("the verification has ended")
+        return verification
+    }
+
+    /** Waits for the server's answer; a verification canceled before it is `MotpException.Canceled`, not a coroutine cancellation. */
+    private suspend fun started(): VerificationInterface {
+        if (handle.isCancelled) throw MotpException.Canceled()
+        return try {
+            handle.await()
+        } catch (e: CancellationException) {
+            if (handle.isCancelled) throw MotpException.Canceled() else throw e
+        }
+    }
+
+    /**
+     * Stops the verification: unregisters everything at once, publishes
+     * `Canceled`, and tells the server in the background. Does nothing once
+     * the state is final.
+     */
+    public fun cancel() {
+        finish(VerificationState.Canceled, cancelOnServer = true)
+    }
+
+    /** Same as [cancel]. */
+    override fun close() {
+        cancel()
+    }
+
+    /**
+     * Cancels this verification when [activity] is destroyed for good (not
+     * for a configuration change). With `lifecycleScope` or `viewModelScope`
+     * passed to [Motp.start] this is not needed.
+     */
+    public fun bindTo(activity: Activity): MotpVerification {
+        val application = activity.application
+        val callbacks = object : Application.ActivityLifecycleCallbacks {
+            override fun onActivityDestroyed(destroyed: Activity) {
+                if (destroyed === activity && !destroyed.isChangingConfigurations) cancel()
+            }
+
+            override fun onActivityCreated(a: Activity, savedInstanceState: Bundle?) = Unit
+            override fun onActivityStarted(a: Activity) = Unit
+            override fun onActivityResumed(a: Activity) = Unit
+            override fun onActivityPaused(a: Activity) = Unit
+            override fun onActivityStopped(a: Activity) = Unit
+            override fun onActivitySaveInstanceState(a: Activity, outState: Bundle) = Unit
+        }
+        application.registerActivityLifecycleCallbacks(callbacks)
+        synchronized(lock) {
+            unbind?.invoke()
+            unbind = { application.unregisterActivityLifecycleCallbacks(callbacks) }
+        }
+        if (state.value.isFinal()) releaseBinding()
+        return this
+    }
+
+    private suspend fun deliver(call: ObservedCall) {
+        synchronized(lock) { observed += call }
+        val verification = try {
+            handle.await()
+        } catch (e: CancellationException) {
+            throw e
+        } catch (_: Exception) {
+            return // The request failed: nothing to verify.
+        }
+        val outcome = try {
+            verification.onIncomingCall(call.number, Instant.ofEpochMilli(call.observedAtMillis), call.simSlot?.toUInt())
+        } catch (e: CancellationException) {
+            throw e
+        } catch (_: MotpException) {
+            // The server's verdict (wrong code, network…) reaches the app through the state.
+            return
+        }
+        if (outcome is CallMatch.Verified && call.source == ObservedCall.Source.RINGING && automation.endCall) {
+            endRingingCall()
+        }
+    }
+
+    private fun publish(coreState: VerificationState) {
+        if (coreState.isFinal()) {
+            finish(coreState, cancelOnServer = false)
+            return
+        }
+        if (coreState == VerificationState.AwaitingCall && automation.level != AutomationLevel.AUTOMATIC) {
+            // This phone cannot read the call (after the start, or a resend): tell the
+            // core, which moves to ManualEntry. Not from inside its listener callback.
+            // Until then the app keeps seeing the previous state, not a wait that cannot end.
+            started?.let { verification ->
+                scope.launch { verification.switchToManualEntry(ManualEntryReason.PERMISSION_MISSING) }
+            }
+            return
+        }
+        synchronized(lock) {
+            if (!mutableState.value.isFinal()) mutableState.value = coreState
+        }
+    }
+
+    /** Tears everything down, then publishes [final]; only the first call counts. */
+    private fun finish(final: VerificationState, cancelOnServer: Boolean) {
+        synchronized(lock) {
+            if (mutableState.value.isFinal()) return
+            detector?.stop()
+            detector = null
+            mutableState.value = final
+        }
+        releaseBinding()
+        started?.let { release(it, cancel = cancelOnServer) }
+        // A request still in flight is dropped (the core withdraws it).
+        handle.cancel()
+        job.cancel()
+    }
+
+    /** Tells the server (when asked) and frees the native object, off the caller's thread. */
+    private fun release(verification: VerificationInterface, cancel: Boolean) {
+        // Outlives this verification's scope on purpose: that scope may be what just ended.
+        CoroutineScope(dispatcher + NonCancellable).launch {
+            if (cancel) {
+                try {
+                    verification.cancel()
+                } catch (_: MotpException) {
+                    // The server could not be told; the verification expires there by itself.
+                }
+            }
+            (verification as? AutoCloseable)?.close()
+        }
+    }
+
+    private fun releaseBinding() {
+        val release = synchronized(lock) { unbind.also { unbind = null } }
+        release?.invoke()
+    }
+}
+
+/** Starts a verification in the core; [Motp] uses the generated `MotpClient`. */
+internal fun interface VerificationStarter {
+    suspend fun start(phoneNumber: String, listener: VerificationListener): VerificationInterface
+}

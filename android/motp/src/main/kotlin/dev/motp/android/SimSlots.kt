@@ -1,0 +1,79 @@
+package dev.motp.android
+
+import android.annotation.SuppressLint
+import android.content.Context
+import android.content.Intent
+import android.os.Build
+import android.telephony.SubscriptionManager
+
+/**
+ * Finds which SIM slot a call arrived on, for every active SIM.
+ *
+ * The phone-state broadcast is sent once per SIM and names it through
+ * extras; the call log names it through `phone_account_id`. Neither needs a
+ * listener per SIM, so one receiver and one observer cover a dual-SIM phone.
+ */
+internal class SimSlots(private val context: Context) {
+
+    /** Slot named by a phone-state broadcast, or null when it names none. */
+    fun slotOf(intent: Intent): Int? {
+        // Public since API 30.
+        intent.intOrNull(SubscriptionManager.EXTRA_SLOT_INDEX)?.let { return it }
+        // The same values under the names telephony used before API 30
+        // (PhoneConstants.SLOT_KEY / SUBSCRIPTION_KEY), still sent today.
+        intent.intOrNull(LEGACY_SLOT_KEY)?.let { return it }
+        val subId = intent.intOrNull(SubscriptionManager.EXTRA_SUBSCRIPTION_INDEX)
+            ?: intent.intOrNull(LEGACY_SUBSCRIPTION_KEY)
+            ?: return null
+        return slotOfSubscription(subId)
+    }
+
+    /**
+     * Slot of a call-log row's `phone_account_id`. For SIM calls that id is
+     * the subscription id on current Android, the ICCID on some older builds.
+     */
+    fun slotOfPhoneAccountId(accountId: String?): Int? {
+        if (accountId.isNullOrBlank()) return null
+        accountId.toIntOrNull()?.let { subId -> return slotOfSubscription(subId) }
+        return activeSubscriptions().firstOrNull { it.iccId == accountId }?.slot
+    }
+
+    private fun slotOfSubscription(subId: Int): Int? {
+        if (subId < 0) return null
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.Q) {
+            val slot = SubscriptionManager.getSlotIndex(subId)
+            if (slot != SubscriptionManager.INVALID_SIM_SLOT_INDEX) return slot
+        }
+        return activeSubscriptions().firstOrNull { it.subscriptionId == subId }?.slot
+    }
+
+    /** Active SIMs; empty without READ_PHONE_STATE. */
+    @SuppressLint("MissingPermission") // Checked: SecurityException -> empty.
+    fun activeSubscriptions(): List<ActiveSim> {
+        val manager = context.getSystemService(SubscriptionManager::class.java) ?: return emptyList()
+        return try {
+            manager.activeSubscriptionInfoList.orEmpty().map {
+                ActiveSim(
+                    subscriptionId = it.subscriptionId,
+                    slot = it.simSlotIndex,
+                    // Empty for apps without carrier privileges on API 29+.
+                    iccId = it.iccId.orEmpty(),
+                    countryIso = it.countryIso.orEmpty(),
+                )
+            }
+        } catch (_: SecurityException) {
+            emptyList()
+        }
+    }
+
+    data class ActiveSim(val subscriptionId: Int, val slot: Int, val iccId: String, val countryIso: String)
+
+    private fun Intent.intOrNull(key: String): Int? =
+        if (hasExtra(key)) getIntExtra(key, NONE).takeIf { it != NONE && it >= 0 } else null
+
+    companion object {
+        const val LEGACY_SLOT_KEY = "slot"
+        const val LEGACY_SUBSCRIPTION_KEY = "subscription"
+        private const val NONE = Int.MIN_VALUE
+    }
+}
