@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Stages install Debian packages (sip-tester, postgresql, …) with apt-get;
+# on a fresh machine the package lists are empty until the first update.
+if [ "$(id -u)" = 0 ] && ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  step "apt-get update (first run on this machine)"
+  apt-get update -q >/dev/null
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

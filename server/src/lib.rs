@@ -3,6 +3,30 @@
 //! The mOTP verification server: the `/v1` HTTP API, storage, abuse
 //! controls, tokens and telephony. The `motp` binary (`src/main.rs`) is a thin
 //! command-line front end over this library.
+//!
+//! Map: [`api`] (routes, problem+json, extractors) calls [`verify`] (the
+//! rules), which uses [`storage`] (SQLite or PostgreSQL), [`codes`] (CSPRNG,
+//! HMAC), [`phone`] (destination policy), [`limits`], [`tokens`] (EdDSA
+//! JWT) and [`calls`] → [`telephony`]. [`server`] wires it all from a
+//! [`config::Config`]; [`clock`] is injected so tests never sleep.
 
+pub mod api;
+pub mod budget;
+pub mod caller_id;
+pub mod calls;
 pub mod cli;
+pub mod clock;
+pub mod codes;
+pub mod config;
+pub mod handset;
+pub mod keys;
+pub mod limits;
+pub mod metrics;
+pub mod openapi;
+pub mod phone;
+pub mod server;
+pub mod state;
+pub mod storage;
 pub mod telephony;
+pub mod tokens;
+pub mod verify;

@@ -15,12 +15,22 @@ struct Cli {
 enum Command {
     /// Extract the one-time code from a caller ID, as the SDK does.
     Match(cli::match_cmd::MatchArgs),
+    /// Run the verification server.
+    Serve(cli::serve::ServeArgs),
+    /// Manage API keys.
+    Keys(cli::keys::KeysArgs),
+    /// Run two whole verifications on 127.0.0.1 (server, SIP, a loopback
+    /// handset) and print their timeline. Needs nothing installed.
+    Demo(cli::demo::DemoArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Match(args) => cli::match_cmd::run(args),
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Keys(args) => cli::keys::run(args),
+        Command::Demo(args) => cli::demo::run(args),
     };
     std::process::exit(code);
 }

@@ -1,3 +1,6 @@
 //! The `motp` command-line tool: one module per subcommand.
 
+pub mod demo;
+pub mod keys;
 pub mod match_cmd;
+pub mod serve;

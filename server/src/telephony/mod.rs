@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+pub mod log;
+pub mod record;
+pub mod sip;
+
 /// One flash call to place.
 #[derive(Debug, Clone)]
 pub struct FlashCall {

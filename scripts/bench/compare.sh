@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Load benchmark, one run, one table (issue 8 item 1):
+#   mOTP create and check on SQLite and on PostgreSQL, beside privacyIDEA
+#   /validate/check (SQLite, gunicorn -w 2, HOTP token), same machine, same
+#   wrk settings, one after the other so they never compete for the CPU.
+#
+# Usage: bash scripts/bench/compare.sh
+# Env:   BENCH_SECONDS (10) BENCH_THREADS (2) BENCH_CONNECTIONS (16)
+#        BENCH_WARMUP (2 s, not measured) BENCH_SEED (2000 verifications for check)
+#        BENCH_SKIP_PG=1, BENCH_SKIP_PI=1 to leave a column out
+#        BENCH_TABLE=file to also write the table there
+#
+# What is measured (see docs/proof.md for the reasoning):
+#   create: POST /v1/verifications, a new UK mobile number each time, log
+#           provider; 201 expected. The call is placed after the response.
+#   check:  POST /v1/verifications/{id}/check with a WRONG code, spread over
+#           BENCH_SEED verifications made beforehand; 422 expected. The attempt
+#           budget is raised so every request does the full work (load, HMAC,
+#           constant-time compare, attempt counter write) and none is a 410.
+#   privacyIDEA check: GET /validate/check?serial=BENCH1&pass=000000 on an HOTP
+#           token whose fail counter limit is raised; 200 "value": false
+#           expected. The same failed-check path on both sides.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/scripts/bench"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+SECS="${BENCH_SECONDS:-10}"
+THREADS="${BENCH_THREADS:-2}"
+CONNS="${BENCH_CONNECTIONS:-16}"
+WARMUP="${BENCH_WARMUP:-2}"
+SEED="${BENCH_SEED:-2000}"
+LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
+command -v curl >/dev/null || apt-get install -y -q curl >/dev/null
+
+WORK="$(mktemp -d /tmp/motp-bench.XXXXXX)"
+chmod 755 "$WORK"
+PG_DIR="$WORK/pg"
+PI_DIR="$WORK/pi"
+cleanup() {
+  motp_stop || true
+  [[ "${BENCH_SKIP_PI:-0}" == 1 ]] || bash "$HERE/privacyidea.sh" stop "$PI_DIR" || true
+  [[ "${BENCH_SKIP_PG:-0}" == 1 ]] || bash "$HERE/pg.sh" stop "$PG_DIR" || true
+  [[ "${BENCH_KEEP:-0}" == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+echo "== building motp (release-server profile)" >&2
+motp_build release-server
+motp_pin "$WORK"
+
+ROWS=()
+# run_wrk LABEL BACKEND OPERATION URL MODE
+run_wrk() {
+  local label="$1" backend="$2" op="$3" url="$4" mode="$5" out="$WORK/wrk-$1-$2-$3.txt"
+  BENCH_MODE="$mode" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s \
+    -s "$HERE/wrk.lua" "$url" >/dev/null
+  BENCH_MODE="$mode" BENCH_OUT="$out" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 10s \
+    -s "$HERE/wrk.lua" "$url" >"$out.log"
+  grep BENCH-SAMPLE "$out.log" >&2 || true
+  local rps p50 p99 bad transport
+  rps="$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' "$out")"
+  p50="$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' "$out")"
+  p99="$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$out")"
+  bad="$(sed -n 's/.* bad=\([0-9]*\).*/\1/p' "$out")"
+  transport="$(sed -n 's/.*transport=\([0-9]*\).*/\1/p' "$out")"
+  ROWS+=("$(printf '| %-11s | %-10s | %-9s | %9s | %8s | %8s | %6s |' \
+    "$label" "$backend" "$op" "$rps" "$p50" "$p99" "$((bad + transport))")")
+  echo "   $label $backend $op: $(cat "$out")" >&2
+}
+
+bench_motp() {
+  local backend="$1" db="$2" port dir
+  port="$(free_port)"; dir="$WORK/motp-$backend"
+  MOTP_BENCH_ATTEMPTS=4000000000 MOTP_BENCH_DB_CONNECTIONS=16 motp_config "$dir" "$port" "$db"
+  motp_keys "$dir"
+  motp_start "$dir"
+  local url="http://127.0.0.1:$port"
+  echo "== mOTP $backend: create" >&2
+  BENCH_KEY="$MOTP_PK" run_wrk mOTP "$backend" create "$url" create
+  echo "== mOTP $backend: seeding $SEED verifications for check" >&2
+  python3 "$HERE/motpctl.py" --url "$url" --pk "$MOTP_PK" --sk "$MOTP_SK" \
+    seed --n "$SEED" --out "$dir/ids.txt" >&2
+  echo "== mOTP $backend: check (wrong code)" >&2
+  BENCH_KEY="$MOTP_PK" BENCH_IDS="$dir/ids.txt" run_wrk mOTP "$backend" check "$url" check
+  motp_stop
+}
+
+if [[ "${BENCH_SKIP_PI:-0}" != 1 ]]; then
+  echo "== privacyIDEA: install (cached) and start" >&2
+  PI_PORT="$(free_port)"
+  bash "$HERE/privacyidea.sh" start "$PI_DIR" "$PI_PORT"
+fi
+if [[ "${BENCH_SKIP_PG:-0}" != 1 ]]; then
+  echo "== PostgreSQL: throwaway cluster" >&2
+  PG_URL="$(bash "$HERE/pg.sh" start "$PG_DIR" "$(free_port)")"
+fi
+
+bench_motp sqlite "sqlite://$WORK/motp-sqlite/motp.db"
+[[ "${BENCH_SKIP_PG:-0}" == 1 ]] || bench_motp postgres "$PG_URL"
+if [[ "${BENCH_SKIP_PI:-0}" != 1 ]]; then
+  echo "== privacyIDEA: /validate/check (wrong OTP)" >&2
+  run_wrk privacyIDEA sqlite check "http://127.0.0.1:$PI_PORT" pi
+fi
+
+PI_VER="$(bash "$HERE/privacyidea.sh" version 2>/dev/null || true)"
+{
+  echo "wrk -t$THREADS -c$CONNS -d${SECS}s (after a ${WARMUP}s warm-up), loopback, $(nproc) cores," \
+    "load average before the run $LOAD0, $(date -u +%Y-%m-%dT%H:%MZ)," \
+    "motp $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?') release-server," \
+    "privacyIDEA ${PI_VER:-?} gunicorn -w 2, PostgreSQL $(postgres --version 2>/dev/null | awk '{print $3}')"
+  echo
+  echo "| system      | storage    | operation | req/s     | p50 ms   | p99 ms   | errors |"
+  echo "|-------------|------------|-----------|-----------|----------|----------|--------|"
+  printf '%s\n' "${ROWS[@]}"
+} | tee "${BENCH_TABLE:-/dev/null}"

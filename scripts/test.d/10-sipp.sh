@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Stage: the SIP provider against SIPp as the phone (server/tests/sip_sipp.rs,
+# scenarios in server/tests/sipp/): ring → CANCEL → 487, answer → ACK + BYE,
+# 486, 503, silence, digest auth, and the HTTP API end to end.
+#
+# Installs Debian's sip-tester (SIPp) when missing; the tests start and stop
+# their own SIPp processes on 127.0.0.1 with free ports. MOTP_REQUIRE_SIPP=1
+# turns "sipp not found" from a skip into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v sipp >/dev/null 2>&1; then
+  apt-get install -y -q sip-tester >/dev/null ||
+    { apt-get update -q >/dev/null && apt-get install -y -q sip-tester >/dev/null; }
+fi
+sipp -v 2>/dev/null | grep -m1 -o 'SIPp v[^ ]*' || true
+
+MOTP_REQUIRE_SIPP=1 cargo test -p motp-server --test sip_sipp

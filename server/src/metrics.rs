@@ -1,0 +1,131 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text).
+//!
+//! `prometheus-client` is the Prometheus project's own Rust client: no
+//! global registry, no protobuf, a handful of small dependencies.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = [(&'static str, String); 1];
+type Labels2 = [(&'static str, String); 2];
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Verifications created.
+    pub created: Counter,
+    /// Calls that reached the phone (`delivered`).
+    pub delivered: Counter,
+    /// Verifications approved.
+    pub approved: Counter,
+    /// Calls that failed, by reason.
+    pub failed: Family<Labels, Counter>,
+    /// Checks by result (`approved`, `wrong_code`, `expired`, …).
+    pub checks: Family<Labels, Counter>,
+    /// Seconds a check takes, storage included.
+    pub check_seconds: Histogram,
+    /// Final outcome of every call placed, by provider outcome.
+    pub telephony: Family<Labels2, Counter>,
+    /// Requests refused by a rate limit, by limit.
+    pub rate_limited: Family<Labels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("motp");
+        let created = Counter::default();
+        let delivered = Counter::default();
+        let approved = Counter::default();
+        let failed = Family::<Labels, Counter>::default();
+        let checks = Family::<Labels, Counter>::default();
+        let telephony = Family::<Labels2, Counter>::default();
+        let rate_limited = Family::<Labels, Counter>::default();
+        // 100 µs … ~1.6 s.
+        let check_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
+        registry.register(
+            "verifications_created",
+            "Verifications created",
+            created.clone(),
+        );
+        registry.register(
+            "verifications_delivered",
+            "Calls that reached the phone",
+            delivered.clone(),
+        );
+        registry.register(
+            "verifications_approved",
+            "Verifications approved",
+            approved.clone(),
+        );
+        registry.register(
+            "verifications_failed",
+            "Calls that failed, by reason",
+            failed.clone(),
+        );
+        registry.register("checks", "Checks, by result", checks.clone());
+        registry.register(
+            "check_duration_seconds",
+            "Time to answer a check",
+            check_seconds.clone(),
+        );
+        registry.register(
+            "telephony_calls",
+            "Calls placed, by provider and outcome",
+            telephony.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit",
+            rate_limited.clone(),
+        );
+        Self {
+            registry,
+            created,
+            delivered,
+            approved,
+            failed,
+            checks,
+            check_seconds,
+            telephony,
+            rate_limited,
+        }
+    }
+
+    /// Counts one check with `result`.
+    pub fn check(&self, result: &'static str) {
+        self.checks
+            .get_or_create(&[("result", result.into())])
+            .inc();
+    }
+
+    /// Counts a call outcome of `provider`.
+    pub fn call_outcome(&self, provider: &'static str, outcome: &str) {
+        self.telephony
+            .get_or_create(&[("provider", provider.into()), ("outcome", outcome.into())])
+            .inc();
+    }
+
+    /// Counts a refusal by `limit`.
+    pub fn limited(&self, limit: &'static str) {
+        self.rate_limited
+            .get_or_create(&[("limit", limit.into())])
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

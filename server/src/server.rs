@@ -1,0 +1,264 @@
+//! Starting the server: state from configuration, the listener, background
+//! chores, and shutdown. `motp serve` and the tests both come through here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::clock::{Clock, SystemClock};
+use crate::codes::{random_bytes, CodeBook, RECOMMENDED_MIN_RANGE};
+use crate::config::{Config, ConfigError, ProviderKind};
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::storage::{Store, StoreError};
+use crate::telephony::log::LogTelephony;
+use crate::telephony::record::CallRecorder;
+use crate::telephony::Telephony;
+use crate::tokens::TokenSigner;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listener could not be bound.
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Parts a test (or an embedding program) replaces.
+#[derive(Default)]
+pub struct Overrides {
+    /// Instead of the system clock.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Instead of the configured provider.
+    pub telephony: Option<Arc<dyn Telephony>>,
+    /// Record calls here (the calling number, i.e. the code, included).
+    pub recorder: Option<Arc<CallRecorder>>,
+}
+
+/// Builds the shared state: connects storage (running migrations), loads
+/// or creates the secrets, and picks the telephony provider.
+pub async fn build_state(
+    config: Config,
+    overrides: Overrides,
+) -> Result<Arc<AppState>, StartError> {
+    config.validate()?;
+    let store = Store::connect(&config.database).await?;
+    let hmac_key = match &config.secrets.code_hmac_key {
+        Some(text) => decode_key(text, "secrets.code_hmac_key")?.to_vec(),
+        None => {
+            store
+                .secret("code_hmac_key", || random_bytes::<32>().to_vec())
+                .await?
+        }
+    };
+    let seed = match &config.secrets.token_signing_key {
+        Some(text) => decode_key(text, "secrets.token_signing_key")?,
+        None => {
+            let bytes = store
+                .secret("token_signing_key", || random_bytes::<32>().to_vec())
+                .await?;
+            bytes
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("token_signing_key".into()))?
+        }
+    };
+    if config.secrets.code_hmac_key.is_none() || config.secrets.token_signing_key.is_none() {
+        tracing::warn!(
+            "server secrets are kept in the database; set secrets.code_hmac_key and \
+             secrets.token_signing_key (MOTP_SECRETS__…) in production"
+        );
+    }
+    let codes = CodeBook::new(config.codes.ranges.clone(), hmac_key);
+    for range in codes.weak_ranges() {
+        tracing::warn!(
+            prefix = %range.prefix,
+            codes = range.size(),
+            recommended = RECOMMENDED_MIN_RANGE,
+            "caller range offers fewer than 10^6 codes (NIST SP 800-63B asks 20 bits); \
+             see docs/security.md for the brute-force budget"
+        );
+    }
+    let budget = crate::budget::BruteForceBudget::of(&config);
+    tracing::info!(
+        guesses_per_number_per_day = budget.guesses_per_day(),
+        chance_per_number_per_day = budget.chance_per_day(),
+        "brute-force budget"
+    );
+    if config.limits.allowed_countries.is_empty() {
+        tracing::warn!(
+            "limits.allowed_countries is empty: every country may be called (toll-fraud risk)"
+        );
+    }
+    let telephony: Arc<dyn Telephony> = match overrides.telephony {
+        Some(t) => t,
+        None => match config.telephony.provider {
+            ProviderKind::Log => Arc::new(LogTelephony),
+            ProviderKind::Sip => {
+                let sip = config.telephony.sip.clone().unwrap_or_default();
+                let provider = crate::telephony::sip::SipTelephony::new(sip)
+                    .map_err(|e| ConfigError(e.to_string()))?;
+                Arc::new(provider)
+            }
+        },
+    };
+    let recorder = match overrides.recorder {
+        Some(r) => Some(r),
+        None if config.telephony.dev_expose_calls => {
+            tracing::warn!(
+                "telephony.dev_expose_calls is on: GET /v1/dev/calls/{{id}} reveals codes. \
+                 Development only."
+            );
+            Some(Arc::new(CallRecorder::new()))
+        }
+        None => None,
+    };
+    crate::phone::warm_up();
+    let limits = &config.limits;
+    Ok(Arc::new(AppState {
+        ip_limiter: RateLimiter::new(limits.per_ip_per_minute, limits.per_ip_burst),
+        app_limiter: RateLimiter::new(limits.per_app_per_minute, limits.per_app_burst),
+        signer: TokenSigner::new(seed),
+        key_cache: Default::default(),
+        clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        metrics: Metrics::new(),
+        codes,
+        store,
+        telephony,
+        recorder,
+        config,
+    }))
+}
+
+fn decode_key(text: &str, name: &str) -> Result<[u8; 32], ConfigError> {
+    STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| ConfigError(format!("{name} must be 32 bytes in base64")))
+}
+
+/// A server accepting connections.
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub state: Arc<AppState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<std::io::Result<()>>,
+    chores: JoinHandle<()>,
+}
+
+/// Builds the state, binds `server.listen` and starts serving.
+pub async fn start(config: Config, overrides: Overrides) -> Result<RunningServer, StartError> {
+    let listen = config.server.listen;
+    let state = build_state(config, overrides).await?;
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let app = crate::api::router(Arc::clone(&state));
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let chores = tokio::spawn(maintenance(Arc::clone(&state)));
+    tracing::info!(
+        %addr,
+        database = state.store.backend(),
+        telephony = state.telephony.name(),
+        "motp server listening"
+    );
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(shutdown),
+        serving,
+        chores,
+    })
+}
+
+/// Background upkeep: a WAL checkpoint every second (SQLite), and call
+/// records older than the daily window deleted every ten minutes.
+async fn maintenance(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for n in 0u64.. {
+        tick.tick().await;
+        if let Err(error) = state.store.checkpoint().await {
+            tracing::warn!(%error, "WAL checkpoint failed");
+        }
+        if n % 600 == 0 {
+            match state.store.prune_calls(state.now()).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::debug!(rows, "pruned old call records"),
+                Err(error) => tracing::warn!(%error, "pruning call records failed"),
+            }
+        }
+    }
+}
+
+impl RunningServer {
+    /// The base URL, `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight requests, closes the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.serving).await;
+        self.chores.abort();
+        self.state.store.close().await;
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,725 @@
+//! Storage through sqlx: SQLite (default, one file, WAL) or PostgreSQL
+//! (several instances sharing the load), chosen by the database URL.
+//!
+//! The two backends run the *same* SQL text (`$1` placeholders work in both)
+//! through an enum over the two pool types, so the API test suite runs
+//! unchanged on both. SQLite gets one writer connection and a pool of
+//! readers: SQLite allows one writer at a time anyway, and queueing writers
+//! in the pool is fairer and faster than letting them spin on
+//! `SQLITE_BUSY`.
+//!
+//! Durability: SQLite runs in WAL mode; a commit is written to the WAL file
+//! before the server answers, so a killed process loses nothing it
+//! acknowledged (`synchronous = NORMAL`); `FULL` adds an fsync per commit
+//! for power loss. PostgreSQL commits are durable by its own defaults.
+//!
+//! Concurrency: every change to a verification is a conditional `UPDATE …
+//! WHERE version = $n` that bumps the version; a writer that loses the race
+//! re-reads and decides again, so two parallel checks can never both spend
+//! the same attempt. The caps on calls per destination are counted and the
+//! call recorded in one transaction, serialised per destination (SQLite's
+//! write lock; a PostgreSQL advisory lock on the number).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+
+use motp_core::protocol::VerificationStatus;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::config::{DatabaseConfig, SqliteSynchronousConfig};
+use crate::keys::KeyKind;
+
+/// A day and an hour in milliseconds: the windows of the destination caps.
+pub const DAY_MS: i64 = 86_400_000;
+/// See [`DAY_MS`].
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// A storage failure (the API answers 503).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL (use sqlite://… or postgres://…)")]
+    UnsupportedUrl,
+    /// A row that does not decode (a bug or a foreign write).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// The database.
+#[derive(Clone)]
+pub enum Store {
+    /// SQLite: one writer, several readers, same file.
+    Sqlite {
+        /// Read-only connections.
+        read: SqlitePool,
+        /// The single writer.
+        write: SqlitePool,
+        /// One connection that only runs WAL checkpoints (see
+        /// [`Store::checkpoint`]).
+        checkpoint: SqlitePool,
+    },
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the pool for reads.
+macro_rules! reader {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite { read: $p, .. } => $body,
+            Store::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$p` bound to the pool for writes.
+macro_rules! writer {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite { write: $p, .. } => $body,
+            Store::Postgres($p) => $body,
+        }
+    };
+}
+
+/// One verification as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationRow {
+    pub id: String,
+    pub app_id: String,
+    /// E.164.
+    pub phone_number: String,
+    pub status: VerificationStatus,
+    pub failure_reason: Option<String>,
+    pub caller_prefix: String,
+    pub code_length: u8,
+    /// HMAC of the code.
+    pub code_mac: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub resend_after: i64,
+    pub resends: u32,
+    pub attempts_left: u32,
+    pub call_seq: i64,
+    pub verified_at: Option<i64>,
+    pub version: i64,
+}
+
+impl std::fmt::Debug for VerificationRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerificationRow")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("phone_number", &crate::phone::mask(&self.phone_number))
+            .field("attempts_left", &self.attempts_left)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caps a new call must respect.
+#[derive(Debug, Clone, Copy)]
+pub struct DestinationCaps {
+    /// Calls per destination in any 24 hours.
+    pub daily: u32,
+    /// Calls per destination in any hour.
+    pub hourly: u32,
+}
+
+/// Why a call was not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallRefused {
+    /// A cap is reached; the next call is possible at `retry_at` (ms).
+    Capped { retry_at: i64 },
+    /// The verification changed meanwhile (resend only): decide again.
+    Conflict,
+}
+
+/// The new code of a resend.
+#[derive(Debug, Clone)]
+pub struct Recode {
+    pub caller_prefix: String,
+    pub code_length: u8,
+    pub code_mac: Vec<u8>,
+    pub expires_at: i64,
+    pub resend_after: i64,
+    pub attempts_left: u32,
+}
+
+/// A state change made by a check or a cancel.
+#[derive(Debug, Clone, Copy)]
+pub struct StateChange {
+    pub status: VerificationStatus,
+    pub attempts_left: u32,
+    pub verified_at: Option<i64>,
+}
+
+const MIGRATIONS_SQLITE: &str = include_str!("../migrations/sqlite/0001_initial.sql");
+const MIGRATIONS_POSTGRES: &str = include_str!("../migrations/postgres/0001_initial.sql");
+
+/// The migrations compiled into the binary.
+#[derive(Debug)]
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, name, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*name),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+const SELECT_VERIFICATION: &str = "SELECT id, app_id, phone_number, status, failure_reason, \
+     caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, resends, \
+     attempts_left, call_seq, verified_at, version FROM verifications WHERE id = $1";
+
+const COUNT_CALLS: &str = "SELECT COUNT(*) AS day, \
+     COUNT(*) FILTER (WHERE placed_at > $3) AS hour, \
+     MIN(placed_at) AS oldest_day, \
+     MIN(placed_at) FILTER (WHERE placed_at > $3) AS oldest_hour \
+     FROM calls WHERE destination = $1 AND placed_at > $2";
+
+const INSERT_CALL: &str =
+    "INSERT INTO calls (destination, placed_at, verification_id) VALUES ($1, $2, $3)";
+
+const INSERT_VERIFICATION: &str = "INSERT INTO verifications (id, app_id, phone_number, status, \
+     failure_reason, caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, \
+     resends, attempts_left, call_seq, verified_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+const RECODE: &str = "UPDATE verifications SET caller_prefix = $3, code_length = $4, \
+     code_mac = $5, expires_at = $6, resend_after = $7, attempts_left = $8, \
+     status = 'calling', failure_reason = NULL, resends = resends + 1, \
+     call_seq = call_seq + 1, version = version + 1 WHERE id = $1 AND version = $2";
+
+/// Serialises call-cap checks per destination across PostgreSQL instances.
+const PG_LOCK_DESTINATION: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))";
+
+impl Store {
+    /// Connects (creating a SQLite file if missing) and runs migrations.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        let url = config.url.as_str();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_POSTGRES)]))
+                .await?
+                .run(&pool)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let synchronous = match config.sqlite_synchronous {
+                SqliteSynchronousConfig::Normal => SqliteSynchronous::Normal,
+                SqliteSynchronousConfig::Full => SqliteSynchronous::Full,
+            };
+            let base = SqliteConnectOptions::from_str(url)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(synchronous)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            // Checkpoints move out of the commit path: the writer never
+            // checkpoints (so never waits on an fsync of the database file);
+            // a background task runs passive checkpoints every second.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(
+                    base.clone()
+                        .create_if_missing(true)
+                        .pragma("wal_autocheckpoint", "0")
+                        .pragma("journal_size_limit", "67108864"),
+                )
+                .await?;
+            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_SQLITE)]))
+                .await?
+                .run(&write)
+                .await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(base.clone().read_only(true))
+                .await?;
+            let checkpoint = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(base)
+                .await?;
+            Ok(Self::Sqlite {
+                read,
+                write,
+                checkpoint,
+            })
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite {
+                read,
+                write,
+                checkpoint,
+            } => {
+                write.close().await;
+                read.close().await;
+                // A last full checkpoint leaves a small WAL behind.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(checkpoint)
+                    .await;
+                checkpoint.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A cheap round trip, for `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        reader!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The secret named `name`, created with `generate` on first use. Every
+    /// instance sharing the database gets the same value.
+    pub async fn secret(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let fresh = generate();
+        writer!(self, |p| {
+            sqlx::query(
+                "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(&fresh)
+            .execute(p)
+            .await?;
+            let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(p)
+                .await?;
+            Ok(row.try_get::<Vec<u8>, _>("value")?)
+        })
+    }
+
+    /// Creates the app `name` if needed and stores a new pair of key hashes
+    /// for it. Returns the app id.
+    pub async fn add_app_keys(
+        &self,
+        name: &str,
+        new_app_id: &str,
+        publishable_hash: &[u8],
+        secret_hash: &[u8],
+        now: i64,
+    ) -> Result<String, StoreError> {
+        writer!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO apps (id, name, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(new_app_id)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let app_id: String = sqlx::query("SELECT id FROM apps WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+            for (hash, kind) in [
+                (publishable_hash, KeyKind::Publishable),
+                (secret_hash, KeyKind::Secret),
+            ] {
+                sqlx::query(
+                    "INSERT INTO api_keys (key_hash, app_id, kind, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash)
+                .bind(&app_id)
+                .bind(kind.prefix())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(app_id)
+        })
+    }
+
+    /// The app and kind of a key hash, unless unknown or revoked.
+    pub async fn find_key(&self, key_hash: &[u8]) -> Result<Option<(String, KeyKind)>, StoreError> {
+        let row = reader!(self, |p| {
+            sqlx::query(
+                "SELECT app_id, kind FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(key_hash)
+            .fetch_optional(p)
+            .await?
+            .map(|row| -> Result<(String, String), sqlx::Error> {
+                Ok((row.try_get("app_id")?, row.try_get("kind")?))
+            })
+            .transpose()?
+        });
+        Ok(row.and_then(|(app, kind)| KeyKind::of(&kind).map(|k| (app, k))))
+    }
+
+    /// One verification.
+    pub async fn get(&self, id: &str) -> Result<Option<VerificationRow>, StoreError> {
+        reader!(self, |p| {
+            match sqlx::query(SELECT_VERIFICATION)
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+            {
+                Some(row) => decode_verification(&row).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Stores a new verification and records its first call, unless a
+    /// destination cap is reached.
+    pub async fn create(
+        &self,
+        row: &VerificationRow,
+        caps: DestinationCaps,
+        now: i64,
+    ) -> Result<Result<(), CallRefused>, StoreError> {
+        writer!(self, |p| {
+            let mut tx = p.begin().await?;
+            if matches!(self, Store::Postgres(_)) {
+                sqlx::query(PG_LOCK_DESTINATION)
+                    .bind(&row.phone_number)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let counts = sqlx::query(COUNT_CALLS)
+                .bind(&row.phone_number)
+                .bind(now - DAY_MS)
+                .bind(now - HOUR_MS)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(retry_at) = capped(
+                caps,
+                counts.try_get("day")?,
+                counts.try_get("hour")?,
+                counts.try_get("oldest_day")?,
+                counts.try_get("oldest_hour")?,
+            ) {
+                return Ok(Err(CallRefused::Capped { retry_at }));
+            }
+            sqlx::query(INSERT_VERIFICATION)
+                .bind(&row.id)
+                .bind(&row.app_id)
+                .bind(&row.phone_number)
+                .bind(row.status.as_str())
+                .bind(&row.failure_reason)
+                .bind(&row.caller_prefix)
+                .bind(i64::from(row.code_length))
+                .bind(&row.code_mac)
+                .bind(row.created_at)
+                .bind(row.expires_at)
+                .bind(row.resend_after)
+                .bind(i64::from(row.resends))
+                .bind(i64::from(row.attempts_left))
+                .bind(row.call_seq)
+                .bind(row.verified_at)
+                .bind(row.version)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_CALL)
+                .bind(&row.phone_number)
+                .bind(now)
+                .bind(&row.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Replaces the code of `current` (a resend) and records the new call,
+    /// unless a destination cap is reached or the row changed meanwhile.
+    /// Returns the new call sequence number.
+    pub async fn recode(
+        &self,
+        current: &VerificationRow,
+        recode: &Recode,
+        caps: DestinationCaps,
+        now: i64,
+    ) -> Result<Result<i64, CallRefused>, StoreError> {
+        writer!(self, |p| {
+            let mut tx = p.begin().await?;
+            if matches!(self, Store::Postgres(_)) {
+                sqlx::query(PG_LOCK_DESTINATION)
+                    .bind(&current.phone_number)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let counts = sqlx::query(COUNT_CALLS)
+                .bind(&current.phone_number)
+                .bind(now - DAY_MS)
+                .bind(now - HOUR_MS)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(retry_at) = capped(
+                caps,
+                counts.try_get("day")?,
+                counts.try_get("hour")?,
+                counts.try_get("oldest_day")?,
+                counts.try_get("oldest_hour")?,
+            ) {
+                return Ok(Err(CallRefused::Capped { retry_at }));
+            }
+            let updated = sqlx::query(RECODE)
+                .bind(&current.id)
+                .bind(current.version)
+                .bind(&recode.caller_prefix)
+                .bind(i64::from(recode.code_length))
+                .bind(&recode.code_mac)
+                .bind(recode.expires_at)
+                .bind(recode.resend_after)
+                .bind(i64::from(recode.attempts_left))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Ok(Err(CallRefused::Conflict));
+            }
+            sqlx::query(INSERT_CALL)
+                .bind(&current.phone_number)
+                .bind(now)
+                .bind(&current.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Ok(current.call_seq + 1))
+        })
+    }
+
+    /// Applies a check's or cancel's outcome if the row is still at
+    /// `version`. `false`: it changed meanwhile; re-read and decide again.
+    pub async fn change_state(
+        &self,
+        id: &str,
+        version: i64,
+        change: StateChange,
+    ) -> Result<bool, StoreError> {
+        let done = writer!(self, |p| {
+            sqlx::query(
+                "UPDATE verifications SET status = $3, attempts_left = $4, \
+                 verified_at = COALESCE($5, verified_at), version = version + 1 \
+                 WHERE id = $1 AND version = $2",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(change.status.as_str())
+            .bind(i64::from(change.attempts_left))
+            .bind(change.verified_at)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Records the progress of call `call_seq`: `ringing` (only from
+    /// `calling`), `delivered` or `failed` (from `calling` or `ringing`).
+    /// A stale call (after a resend) or a settled verification is left alone.
+    pub async fn call_progress(
+        &self,
+        id: &str,
+        call_seq: i64,
+        status: VerificationStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let from: &[&str] = match status {
+            VerificationStatus::Ringing => &["calling", "calling"],
+            _ => &["calling", "ringing"],
+        };
+        let done = writer!(self, |p| {
+            sqlx::query(
+                "UPDATE verifications SET status = $3, failure_reason = $4, \
+                 version = version + 1 \
+                 WHERE id = $1 AND call_seq = $2 AND status IN ($5, $6)",
+            )
+            .bind(id)
+            .bind(call_seq)
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(from[0])
+            .bind(from[1])
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// SQLite: copies committed WAL frames into the database file without
+    /// blocking readers or the writer (`PASSIVE`). Committed data is safe in
+    /// the WAL either way; this only keeps the WAL short. No-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Self::Sqlite { checkpoint, .. } = self {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(checkpoint)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes call records that no cap looks at any more.
+    pub async fn prune_calls(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(writer!(self, |p| {
+            sqlx::query("DELETE FROM calls WHERE placed_at <= $1")
+                .bind(now - DAY_MS)
+                .execute(p)
+                .await?
+                .rows_affected()
+        }))
+    }
+}
+
+/// When a cap is reached, the instant the next call becomes possible.
+fn capped(
+    caps: DestinationCaps,
+    day: i64,
+    hour: i64,
+    oldest_day: Option<i64>,
+    oldest_hour: Option<i64>,
+) -> Option<i64> {
+    let mut retry_at: Option<i64> = None;
+    if day >= i64::from(caps.daily) {
+        retry_at = oldest_day.map(|t| t + DAY_MS);
+    }
+    if hour >= i64::from(caps.hourly) {
+        let at = oldest_hour.map(|t| t + HOUR_MS);
+        retry_at = retry_at.max(at);
+    }
+    retry_at
+}
+
+fn decode_verification<'r, R>(row: &'r R) -> Result<VerificationRow, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    let status = parse_status(&status).ok_or_else(|| StoreError::Corrupt(status.clone()))?;
+    let small = |name: &'static str| -> Result<u32, StoreError> {
+        let value: i64 = row.try_get(name)?;
+        u32::try_from(value).map_err(|_| StoreError::Corrupt(name.into()))
+    };
+    Ok(VerificationRow {
+        id: row.try_get("id")?,
+        app_id: row.try_get("app_id")?,
+        phone_number: row.try_get("phone_number")?,
+        status,
+        failure_reason: row.try_get("failure_reason")?,
+        caller_prefix: row.try_get("caller_prefix")?,
+        code_length: u8::try_from(small("code_length")?)
+            .map_err(|_| StoreError::Corrupt("code_length".into()))?,
+        code_mac: row.try_get("code_mac")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        resend_after: row.try_get("resend_after")?,
+        resends: small("resends")?,
+        attempts_left: small("attempts_left")?,
+        call_seq: row.try_get("call_seq")?,
+        verified_at: row.try_get("verified_at")?,
+        version: row.try_get("version")?,
+    })
+}
+
+/// The status named `text` on the wire and in the database.
+pub fn parse_status(text: &str) -> Option<VerificationStatus> {
+    use VerificationStatus::*;
+    [
+        Calling, Ringing, Delivered, Approved, Expired, Failed, Canceled,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_name_the_right_retry_time() {
+        let caps = DestinationCaps {
+            daily: 3,
+            hourly: 2,
+        };
+        assert_eq!(capped(caps, 1, 1, Some(10), Some(10)), None);
+        assert_eq!(capped(caps, 2, 2, Some(10), Some(20)), Some(20 + HOUR_MS));
+        assert_eq!(capped(caps, 3, 0, Some(10), None), Some(10 + DAY_MS));
+        assert_eq!(capped(caps, 3, 2, Some(10), Some(5_000)), Some(10 + DAY_MS));
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            "calling",
+            "ringing",
+            "delivered",
+            "approved",
+            "expired",
+            "failed",
+            "canceled",
+        ] {
+            assert_eq!(parse_status(s).unwrap().as_str(), s);
+        }
+        assert_eq!(parse_status("nope"), None);
+    }
+}

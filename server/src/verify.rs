@@ -1,0 +1,464 @@
+//! The verification rules: create, read, check, resend, cancel, and token
+//! introspection. HTTP-free; `api` maps these onto routes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use motp_core::protocol::{
+    CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, IntrospectResponse,
+    Verification, VerificationStatus,
+};
+
+use crate::api::problem::ApiError;
+use crate::clock::{ceil_to_second, seconds_until, timestamp};
+use crate::keys::new_id;
+use crate::limits::resend_cooldown_secs;
+use crate::phone::{self, DestinationError};
+use crate::state::AppState;
+use crate::storage::{CallRefused, Recode, StateChange, VerificationRow};
+use crate::tokens::Claims;
+
+/// How often a change is retried when a concurrent writer got there first.
+const MAX_RACES: usize = 16;
+
+/// The answer shape of create, get and resend.
+pub fn view(row: &VerificationRow, now: i64) -> Verification {
+    Verification {
+        id: row.id.clone(),
+        status: effective_status(row, now),
+        phone_number: row.phone_number.clone(),
+        caller: CallerInfo {
+            prefix: row.caller_prefix.clone(),
+            code_length: row.code_length,
+        },
+        expires_at: timestamp(row.expires_at),
+        resend_after: timestamp(row.resend_after),
+        attempts_left: row.attempts_left,
+        failure_reason: row.failure_reason.clone(),
+    }
+}
+
+/// The stored status, or `expired` once the TTL has run out.
+fn effective_status(row: &VerificationRow, now: i64) -> VerificationStatus {
+    if !row.status.is_final() && now >= row.expires_at {
+        VerificationStatus::Expired
+    } else {
+        row.status
+    }
+}
+
+/// Counts a call start against the app's limit.
+fn limit_app(state: &AppState, app_id: &str) -> Result<(), ApiError> {
+    state
+        .app_limiter
+        .check(app_id.to_string(), state.now())
+        .map_err(|wait_ms| {
+            state.metrics.limited("app");
+            ApiError::rate_limited(seconds_until(0, wait_ms), "too many calls for this app")
+        })
+}
+
+fn capped(state: &AppState, now: i64, retry_at: i64) -> ApiError {
+    state.metrics.limited("destination");
+    ApiError::rate_limited(
+        seconds_until(now, retry_at),
+        "too many calls to this number; try again later",
+    )
+}
+
+/// `POST /v1/verifications`.
+pub async fn create(
+    state: &Arc<AppState>,
+    app_id: &str,
+    request: CreateVerificationRequest,
+) -> Result<Verification, ApiError> {
+    let destination = phone::check_destination(
+        &request.phone_number,
+        request.country.as_deref(),
+        &state.config.limits.allowed_countries,
+    )
+    .map_err(|e| match e {
+        DestinationError::Invalid(m) => ApiError::invalid_phone_number(m),
+        DestinationError::NotAllowed(m) => ApiError::destination_not_allowed(m),
+    })?;
+    limit_app(state, app_id)?;
+
+    let drawn = state.codes.draw().map_err(|error| {
+        tracing::error!(%error, "the OS random number generator failed");
+        ApiError::unavailable()
+    })?;
+    let range = &state.codes.ranges()[drawn.range];
+    let now = state.now();
+    let codes = &state.config.codes;
+    let id = new_id("vf_");
+    let row = VerificationRow {
+        code_mac: state.codes.mac(&id, &range.prefix, &drawn.code),
+        id,
+        app_id: app_id.to_string(),
+        phone_number: destination.e164.clone(),
+        status: VerificationStatus::Calling,
+        failure_reason: None,
+        caller_prefix: range.prefix.clone(),
+        code_length: range.code_length,
+        created_at: now,
+        expires_at: ceil_to_second(now + secs_ms(codes.ttl_secs)),
+        resend_after: ceil_to_second(
+            now + secs_ms(resend_cooldown_secs(
+                codes.resend_cooldown_secs,
+                codes.resend_cooldown_max_secs,
+                0,
+            )),
+        ),
+        resends: 0,
+        attempts_left: codes.max_attempts,
+        call_seq: 1,
+        verified_at: None,
+        version: 1,
+    };
+    match state.store.create(&row, state.caps(), now).await? {
+        Ok(()) => {}
+        Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
+        Err(CallRefused::Conflict) => return Err(ApiError::unavailable()),
+    }
+    state.metrics.created.inc();
+    tracing::info!(
+        verification = %row.id,
+        to = %phone::mask(&row.phone_number),
+        app = %app_id,
+        "verification created"
+    );
+    let caller = format!("{}{}", range.prefix, drawn.code);
+    crate::calls::place(
+        state,
+        &row.app_id,
+        &row.id,
+        &row.phone_number,
+        caller,
+        row.call_seq,
+    );
+    Ok(view(&row, now))
+}
+
+/// The verification `id` if it belongs to `app_id`.
+async fn load(state: &AppState, app_id: &str, id: &str) -> Result<VerificationRow, ApiError> {
+    match state.store.get(id).await? {
+        Some(row) if row.app_id == app_id => Ok(row),
+        _ => Err(ApiError::not_found("no such verification")),
+    }
+}
+
+/// `GET /v1/verifications/{id}`.
+pub async fn get(state: &AppState, app_id: &str, id: &str) -> Result<Verification, ApiError> {
+    let row = load(state, app_id, id).await?;
+    Ok(view(&row, state.now()))
+}
+
+/// The refusal for a verification that can no longer be checked or resent.
+fn settled(row: &VerificationRow) -> ApiError {
+    match row.status {
+        VerificationStatus::Approved => ApiError::already_used(),
+        VerificationStatus::Canceled => ApiError::expired("the verification was canceled"),
+        VerificationStatus::Failed => ApiError::expired(format!(
+            "the call failed ({}); start a new verification",
+            row.failure_reason.as_deref().unwrap_or("unknown")
+        )),
+        _ if row.attempts_left == 0 => ApiError::attempts_exhausted(),
+        _ => ApiError::expired("the verification expired"),
+    }
+}
+
+/// Marks `row` expired (TTL over) and answers 410.
+async fn expire(state: &AppState, row: &VerificationRow) -> Result<ApiError, ApiError> {
+    let change = StateChange {
+        status: VerificationStatus::Expired,
+        attempts_left: row.attempts_left,
+        verified_at: None,
+    };
+    // A lost race is fine: whoever won also saw the TTL over, or approved
+    // in time; either way re-reading decides.
+    let _ = state
+        .store
+        .change_state(&row.id, row.version, change)
+        .await?;
+    Ok(ApiError::expired("the verification expired"))
+}
+
+/// `POST /v1/verifications/{id}/check`.
+pub async fn check(
+    state: &AppState,
+    app_id: &str,
+    id: &str,
+    request: CheckRequest,
+) -> Result<CheckResponse, ApiError> {
+    let started = Instant::now();
+    let result = check_inner(state, app_id, id, request).await;
+    state
+        .metrics
+        .check_seconds
+        .observe(started.elapsed().as_secs_f64());
+    state.metrics.check(match &result {
+        Ok(_) => "approved",
+        Err(e) => e.slug,
+    });
+    result
+}
+
+async fn check_inner(
+    state: &AppState,
+    app_id: &str,
+    id: &str,
+    request: CheckRequest,
+) -> Result<CheckResponse, ApiError> {
+    if let Some(c) = request.home_country.as_deref() {
+        if !crate::caller_id::is_known_country(c) {
+            return Err(ApiError::invalid_request(
+                "home_country must be an ISO 3166 alpha-2 code",
+            ));
+        }
+    }
+    let candidate = match (&request.code, &request.caller_id) {
+        (Some(code), None) => Candidate::Code(code.trim().to_string()),
+        (None, Some(caller_id)) => Candidate::CallerId(caller_id.clone()),
+        _ => {
+            return Err(ApiError::invalid_request(
+                "send exactly one of code or caller_id",
+            ))
+        }
+    };
+    for _ in 0..MAX_RACES {
+        let row = load(state, app_id, id).await?;
+        let now = state.now();
+        if row.status.is_final() {
+            return Err(settled(&row));
+        }
+        if now >= row.expires_at {
+            return Err(expire(state, &row).await?);
+        }
+        // Input that cannot be a code of this range says nothing about the
+        // code (the range is public), so it does not spend an attempt.
+        let code = match &candidate {
+            Candidate::Code(code) => {
+                if code.len() != usize::from(row.code_length)
+                    || !code.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(ApiError::wrong_code(
+                        row.attempts_left,
+                        format!("the code has {} digits", row.code_length),
+                    ));
+                }
+                code.clone()
+            }
+            Candidate::CallerId(raw) => {
+                let region = phone::region_of(&row.phone_number);
+                let home = crate::caller_id::home_country(
+                    [request.home_country.as_deref(), region.as_deref()],
+                    &row.phone_number,
+                )
+                .unwrap_or("");
+                match crate::caller_id::extract_code(&row.caller_prefix, row.code_length, home, raw)
+                {
+                    Ok(code) => code,
+                    Err(reason) => {
+                        return Err(ApiError::wrong_code(
+                            row.attempts_left,
+                            format!("caller_id does not fit the caller range: {reason}"),
+                        ))
+                    }
+                }
+            }
+        };
+        if state
+            .codes
+            .verify(&row.id, &row.caller_prefix, &code, &row.code_mac)
+        {
+            let change = StateChange {
+                status: VerificationStatus::Approved,
+                attempts_left: row.attempts_left,
+                verified_at: Some(now),
+            };
+            if !state
+                .store
+                .change_state(&row.id, row.version, change)
+                .await?
+            {
+                continue;
+            }
+            state.metrics.approved.inc();
+            tracing::info!(verification = %row.id, "verification approved");
+            let iat = now.div_euclid(1000);
+            let claims = Claims {
+                iss: state.config.tokens.issuer.clone(),
+                sub: row.phone_number.clone(),
+                aud: row.app_id.clone(),
+                iat,
+                exp: iat + i64::try_from(state.config.tokens.ttl_secs).unwrap_or(i64::MAX / 2),
+                jti: row.id.clone(),
+            };
+            return Ok(CheckResponse {
+                status: VerificationStatus::Approved,
+                token: state.signer.sign(&claims),
+            });
+        }
+        let left = row.attempts_left.saturating_sub(1);
+        let change = StateChange {
+            status: if left == 0 {
+                VerificationStatus::Expired
+            } else {
+                row.status
+            },
+            attempts_left: left,
+            verified_at: None,
+        };
+        if !state
+            .store
+            .change_state(&row.id, row.version, change)
+            .await?
+        {
+            continue;
+        }
+        tracing::info!(verification = %row.id, attempts_left = left, "wrong code");
+        return Err(if left == 0 {
+            ApiError::attempts_exhausted()
+        } else {
+            ApiError::wrong_code(left, "the code does not match")
+        });
+    }
+    Err(ApiError::unavailable())
+}
+
+enum Candidate {
+    Code(String),
+    CallerId(String),
+}
+
+/// `POST /v1/verifications/{id}/resend`.
+pub async fn resend(
+    state: &Arc<AppState>,
+    app_id: &str,
+    id: &str,
+) -> Result<Verification, ApiError> {
+    for _ in 0..MAX_RACES {
+        let row = load(state, app_id, id).await?;
+        let now = state.now();
+        if row.status.is_final() {
+            return Err(settled(&row));
+        }
+        if now >= row.expires_at {
+            return Err(expire(state, &row).await?);
+        }
+        if now < row.resend_after {
+            state.metrics.limited("resend");
+            return Err(ApiError::rate_limited(
+                seconds_until(now, row.resend_after),
+                "resend is not allowed yet; see resend_after",
+            ));
+        }
+        limit_app(state, app_id)?;
+        let drawn = state.codes.draw().map_err(|error| {
+            tracing::error!(%error, "the OS random number generator failed");
+            ApiError::unavailable()
+        })?;
+        let range = &state.codes.ranges()[drawn.range];
+        let codes = &state.config.codes;
+        let recode = Recode {
+            caller_prefix: range.prefix.clone(),
+            code_length: range.code_length,
+            code_mac: state.codes.mac(&row.id, &range.prefix, &drawn.code),
+            expires_at: ceil_to_second(now + secs_ms(codes.ttl_secs)),
+            resend_after: ceil_to_second(
+                now + secs_ms(resend_cooldown_secs(
+                    codes.resend_cooldown_secs,
+                    codes.resend_cooldown_max_secs,
+                    row.resends + 1,
+                )),
+            ),
+            attempts_left: codes.max_attempts,
+        };
+        let call_seq = match state.store.recode(&row, &recode, state.caps(), now).await? {
+            Ok(seq) => seq,
+            Err(CallRefused::Conflict) => continue,
+            Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
+        };
+        tracing::info!(verification = %row.id, call = call_seq, "resend");
+        let caller = format!("{}{}", range.prefix, drawn.code);
+        crate::calls::place(
+            state,
+            &row.app_id,
+            &row.id,
+            &row.phone_number,
+            caller,
+            call_seq,
+        );
+        let updated = VerificationRow {
+            status: VerificationStatus::Calling,
+            failure_reason: None,
+            caller_prefix: recode.caller_prefix,
+            code_length: recode.code_length,
+            code_mac: recode.code_mac,
+            expires_at: recode.expires_at,
+            resend_after: recode.resend_after,
+            resends: row.resends + 1,
+            attempts_left: recode.attempts_left,
+            call_seq,
+            version: row.version + 1,
+            ..row
+        };
+        return Ok(view(&updated, now));
+    }
+    Err(ApiError::unavailable())
+}
+
+/// `DELETE /v1/verifications/{id}`: idempotent; an approved verification
+/// cannot be canceled (409).
+pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), ApiError> {
+    for _ in 0..MAX_RACES {
+        let row = load(state, app_id, id).await?;
+        match row.status {
+            VerificationStatus::Approved => return Err(ApiError::already_used()),
+            s if s.is_final() => return Ok(()),
+            _ => {}
+        }
+        let change = StateChange {
+            status: VerificationStatus::Canceled,
+            attempts_left: row.attempts_left,
+            verified_at: None,
+        };
+        if state
+            .store
+            .change_state(&row.id, row.version, change)
+            .await?
+        {
+            tracing::info!(verification = %row.id, "verification canceled");
+            return Ok(());
+        }
+    }
+    Err(ApiError::unavailable())
+}
+
+/// `POST /v1/tokens/introspect`: whether `token` is a live approval token
+/// for the app whose secret key asks.
+pub fn introspect(state: &AppState, app_id: &str, token: &str) -> IntrospectResponse {
+    let inactive = IntrospectResponse {
+        active: false,
+        phone_number: None,
+        verified_at: None,
+        verification_id: None,
+    };
+    let Some(claims) = state.signer.verify(token) else {
+        return inactive;
+    };
+    let now_s = state.now().div_euclid(1000);
+    if claims.aud != app_id || claims.exp <= now_s || claims.iss != state.config.tokens.issuer {
+        return inactive;
+    }
+    IntrospectResponse {
+        active: true,
+        phone_number: Some(claims.sub),
+        verified_at: Some(timestamp(claims.iat.saturating_mul(1000))),
+        verification_id: Some(claims.jti),
+    }
+}
+
+fn secs_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4)
+}

@@ -1,0 +1,622 @@
+//! The SIP provider against SIPp playing the phone (scenarios in
+//! `tests/sipp/`), on 127.0.0.1 with free ports.
+//!
+//! Skipped, with a printed line, when `sipp` (Debian `sip-tester`) is not
+//! on PATH, unless `MOTP_REQUIRE_SIPP=1` (set by
+//! `scripts/test.d/10-sipp.sh`), which makes a missing SIPp a failure.
+
+use std::net::UdpSocket as StdUdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use motp_server::telephony::sip::message::NameAddr;
+use motp_server::telephony::sip::{SipConfig, SipTelephony};
+use motp_server::telephony::{CallProgress, FlashCall, Telephony};
+use tokio::sync::mpsc;
+
+const CALLER: &str = "+442079460123";
+const CALLEE: &str = "+447700900123";
+
+/// A SIPp process running one scenario as the UAS; killed when dropped.
+struct Sipp {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// Whether SIPp is on PATH; `false` (after printing why) skips the test,
+/// unless `MOTP_REQUIRE_SIPP=1` makes a missing SIPp a failure.
+fn sipp_available() -> bool {
+    let found = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        if std::env::var("MOTP_REQUIRE_SIPP").as_deref() == Ok("1") {
+            panic!("MOTP_REQUIRE_SIPP=1 but sipp is not on PATH (apt-get install sip-tester)");
+        }
+        println!("skipped: sipp is not on PATH (scripts/test.d/10-sipp.sh installs sip-tester)");
+    }
+    found
+}
+
+fn free_udp_port() -> u16 {
+    StdUdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(format!("{name}.xml"))
+}
+
+impl Sipp {
+    fn start(name: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_udp_port();
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(scenario(name))
+            .args(["-i", "127.0.0.1", "-t", "u1", "-m", "1", "-nostdin"])
+            .args(["-p", &port.to_string()])
+            .args(["-cp", &free_udp_port().to_string()])
+            .args(["-mp", &free_udp_port().to_string()])
+            .args(["-timeout", "40s", "-timeout_error"])
+            .arg("-trace_logs")
+            .arg("-log_file")
+            .arg(dir.path().join("log.txt"))
+            .arg("-trace_msg")
+            .arg("-message_file")
+            .arg(dir.path().join("messages.txt"))
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(dir.path().join("errors.txt"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("screen.txt")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
+            .spawn()
+            .expect("sipp starts");
+        let mut sipp = Self { child, port, dir };
+        sipp.wait_listening();
+        sipp
+    }
+
+    /// SIPp is ready once its port is taken.
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while StdUdpSocket::bind(("127.0.0.1", self.port)).is_ok() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("sipp exited early ({status}): {}", self.explain());
+            }
+            assert!(Instant::now() < deadline, "sipp never bound its port");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn config(&self) -> SipConfig {
+        SipConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            t1_ms: 100,
+            ..SipConfig::for_proxy(format!("127.0.0.1:{}", self.port))
+        }
+    }
+
+    /// Waits for SIPp to finish its one call; its exit status says whether
+    /// the scenario ran to the end (0) or failed.
+    async fn finish(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(45);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "sipp did not finish");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(file)).unwrap_or_default()
+    }
+
+    /// Lines of the `<log>` actions.
+    fn log(&self) -> Vec<String> {
+        self.read("log.txt").lines().map(str::to_string).collect()
+    }
+
+    /// The user parts of From and P-Asserted-Identity in the (last)
+    /// INVITE, as SIPp logged them.
+    fn invite_numbers(&self) -> (String, String) {
+        let log = self.log();
+        let line = log
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("INVITE|"))
+            .unwrap_or_else(|| panic!("no INVITE logged: {log:?}"));
+        let fields: Vec<&str> = line.split('|').collect();
+        let user = |header: &str| {
+            let value = header.split_once(':').map_or("", |(_, v)| v.trim());
+            NameAddr::parse(value)
+                .and_then(|a| a.user())
+                .unwrap_or_else(|| panic!("no number in {header:?}: {log:?}"))
+        };
+        (user(fields[1]), user(fields[2]))
+    }
+
+    fn explain(&self) -> String {
+        format!(
+            "log: {:?}\nstderr: {}\nerrors: {}\nmessages:\n{}",
+            self.log(),
+            self.read("stderr.txt"),
+            self.read("errors.txt"),
+            self.read("messages.txt")
+        )
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn flash_call(ring_for: Duration) -> FlashCall {
+    FlashCall {
+        verification_id: "vf_sipp".into(),
+        caller: CALLER.into(),
+        callee: CALLEE.into(),
+        ring_for,
+        answer_timeout: Duration::from_secs(10),
+    }
+}
+
+async fn place(config: SipConfig, call: FlashCall) -> Vec<CallProgress> {
+    let telephony = SipTelephony::new(config).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::time::timeout(Duration::from_secs(30), telephony.place(call, tx))
+        .await
+        .expect("the call finishes in bounded time");
+    let mut events = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        events.push(event);
+    }
+    events
+}
+
+fn failed(reason: &str) -> Vec<CallProgress> {
+    vec![CallProgress::Failed {
+        reason: reason.into(),
+    }]
+}
+
+#[tokio::test]
+async fn ringing_then_cancel_487_is_delivered_with_the_caller_in_from_and_pai() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("ring");
+    let events = place(sipp.config(), flash_call(Duration::from_millis(300))).await;
+    assert_eq!(
+        events,
+        vec![CallProgress::Ringing, CallProgress::Delivered],
+        "{}",
+        sipp.explain()
+    );
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    assert_eq!(
+        sipp.invite_numbers(),
+        (CALLER.to_string(), CALLER.to_string())
+    );
+    let log = sipp.log();
+    assert!(log.iter().any(|l| l == "CANCEL|CSeq: 1 CANCEL"), "{log:?}");
+    assert!(log.iter().any(|l| l == "ACK|CSeq: 1 ACK"), "{log:?}");
+    // The INVITE carried the SDP offer.
+    assert!(
+        log[0].ends_with("|Content-Type: application/sdp"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn answered_gets_ack_and_bye_and_is_delivered() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("answer");
+    let events = place(sipp.config(), flash_call(Duration::from_secs(5))).await;
+    assert_eq!(
+        events,
+        vec![CallProgress::Ringing, CallProgress::Delivered],
+        "{}",
+        sipp.explain()
+    );
+    // SIPp only completes the scenario after ACK, BYE and its 200.
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    let log = sipp.log();
+    assert!(log.iter().any(|l| l == "ACK|CSeq: 1 ACK"), "{log:?}");
+    assert!(log.iter().any(|l| l == "BYE|CSeq: 2 BYE"), "{log:?}");
+    assert_eq!(sipp.invite_numbers().0, CALLER);
+}
+
+#[tokio::test]
+async fn busy_486_fails_as_busy() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("busy");
+    let events = place(sipp.config(), flash_call(Duration::from_secs(1))).await;
+    assert_eq!(events, failed("busy"), "{}", sipp.explain());
+    assert!(
+        sipp.finish().await.success(),
+        "the 486 was ACKed: {}",
+        sipp.explain()
+    );
+}
+
+#[tokio::test]
+async fn unavailable_503_fails_as_unavailable() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("unavailable");
+    let events = place(sipp.config(), flash_call(Duration::from_secs(1))).await;
+    assert_eq!(events, failed("unavailable"), "{}", sipp.explain());
+    assert!(
+        sipp.finish().await.success(),
+        "the 503 was ACKed: {}",
+        sipp.explain()
+    );
+}
+
+#[tokio::test]
+async fn silence_fails_as_timeout_after_retransmitting_the_invite() {
+    if !sipp_available() {
+        return;
+    }
+    let sipp = Sipp::start("silent");
+    let mut config = sipp.config();
+    config.t1_ms = 50;
+    let mut call = flash_call(Duration::from_secs(1));
+    call.answer_timeout = Duration::from_millis(1200);
+    let started = Instant::now();
+    let events = place(config, call).await;
+    assert_eq!(events, failed("timeout"), "{}", sipp.explain());
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1200) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    // Timer A: sent at 0, 50, 150, 350, 750 ms (doubling from T1).
+    let invites = sipp
+        .read("messages.txt")
+        .matches("INVITE sip:+447700900123@127.0.0.1;user=phone SIP/2.0")
+        .count();
+    assert!(
+        invites >= 4,
+        "INVITE sent {invites} times: {}",
+        sipp.explain()
+    );
+}
+
+#[tokio::test]
+async fn digest_challenge_is_answered_once() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("auth");
+    let mut config = sipp.config();
+    config.auth_username = Some("motp".into());
+    config.auth_password = Some("s3cret".into());
+    let events = place(config, flash_call(Duration::from_millis(200))).await;
+    assert_eq!(
+        events,
+        vec![CallProgress::Ringing, CallProgress::Delivered],
+        "{}",
+        sipp.explain()
+    );
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    let log = sipp.log().join("\n");
+    assert!(
+        log.contains("Authorization: Digest username=\"motp\""),
+        "{log}"
+    );
+    assert!(log.contains("qop=auth"), "{log}");
+
+    // Wrong password: SIPp's verifyauth refuses it with 403.
+    let mut sipp = Sipp::start("auth");
+    let mut config = sipp.config();
+    config.auth_username = Some("motp".into());
+    config.auth_password = Some("wrong".into());
+    let events = place(config, flash_call(Duration::from_millis(200))).await;
+    assert_eq!(events, failed("forbidden"), "{}", sipp.explain());
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+}
+
+#[tokio::test]
+async fn concurrent_calls_to_one_peer() {
+    if !sipp_available() {
+        return;
+    }
+    // One SIPp per call keeps the scenarios simple; the point is that the
+    // provider runs calls side by side, each on its own socket.
+    let phones: Vec<Sipp> = (0..4).map(|_| Sipp::start("ring")).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for phone in &phones {
+        let config = phone.config();
+        tasks.spawn(async move {
+            let telephony = Arc::new(SipTelephony::new(config).unwrap());
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            telephony
+                .place(flash_call(Duration::from_millis(300)), tx)
+                .await;
+            let mut events = Vec::new();
+            while let Ok(event) = rx.try_recv() {
+                events.push(event);
+            }
+            events
+        });
+    }
+    let started = Instant::now();
+    while let Some(events) = tasks.join_next().await {
+        assert_eq!(
+            events.unwrap(),
+            vec![CallProgress::Ringing, CallProgress::Delivered]
+        );
+    }
+    // Side by side, not one after another (each rings 300 ms).
+    // One after another they would take at least 4 × (300 ms ring + 400 ms linger).
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    for mut phone in phones {
+        assert!(phone.finish().await.success(), "{}", phone.explain());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// End to end: the HTTP API with the SIP provider, SIPp as the phone.
+
+mod e2e {
+    use super::*;
+    use motp_server::cli::keys::create_app_keys;
+    use motp_server::config::{CallerRange, Config};
+    use motp_server::server::{start, Overrides, RunningServer};
+    use serde_json::{json, Value};
+
+    const PREFIX: &str = "+4420794";
+    /// A valid UK mobile number (the Ofcom drama range is not "valid").
+    const PHONE: &str = "+447400123456";
+    const CODE_LENGTH: usize = 6;
+
+    struct Api {
+        server: RunningServer,
+        http: reqwest::Client,
+        pk: String,
+        sk: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Api {
+        async fn start(sip: SipConfig, answer_timeout_secs: u64) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = Config::default();
+            config.server.listen = "127.0.0.1:0".parse().unwrap();
+            config.database.url = format!("sqlite://{}", dir.path().join("motp.db").display());
+            config.codes.ranges = vec![CallerRange {
+                prefix: PREFIX.into(),
+                code_length: CODE_LENGTH as u8,
+            }];
+            config.limits.allowed_countries = vec!["GB".into()];
+            // The tests poll the status every 10 ms.
+            config.limits.per_ip_per_minute = 100_000;
+            config.limits.per_ip_burst = 10_000;
+            config.telephony.answer_timeout_secs = answer_timeout_secs;
+            let telephony = Arc::new(SipTelephony::new(sip).unwrap());
+            let server = start(
+                config,
+                Overrides {
+                    telephony: Some(telephony),
+                    ..Overrides::default()
+                },
+            )
+            .await
+            .expect("server starts");
+            let keys = create_app_keys(&server.state.store, "sipp-e2e")
+                .await
+                .unwrap();
+            Self {
+                server,
+                http: reqwest::Client::new(),
+                pk: keys.publishable_key,
+                sk: keys.secret_key,
+                _dir: dir,
+            }
+        }
+
+        async fn call(
+            &self,
+            method: reqwest::Method,
+            path: &str,
+            key: &str,
+            body: Option<Value>,
+        ) -> (u16, Value) {
+            let mut request = self
+                .http
+                .request(method, format!("{}{path}", self.server.url()))
+                .bearer_auth(key);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+
+        async fn create(&self) -> Value {
+            let (status, body) = self
+                .call(
+                    reqwest::Method::POST,
+                    "/v1/verifications",
+                    &self.pk,
+                    Some(json!({"phone_number": PHONE})),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            assert_eq!(
+                body["caller"],
+                json!({"prefix": PREFIX, "code_length": CODE_LENGTH})
+            );
+            body
+        }
+
+        /// Polls the verification until `final_status`, returning every
+        /// status seen on the way.
+        async fn statuses_until(&self, id: &str, final_status: &str) -> (Vec<String>, Value) {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut seen: Vec<String> = Vec::new();
+            loop {
+                let (status, body) = self
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/v1/verifications/{id}"),
+                        &self.pk,
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+                let now = body["status"].as_str().unwrap_or_default().to_string();
+                if seen.last() != Some(&now) {
+                    seen.push(now.clone());
+                }
+                if now == final_status {
+                    return (seen, body);
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "never {final_status}: {seen:?} {body}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+
+        /// Checks with the raw number the phone saw; returns the token
+        /// after asserting that introspection accepts it.
+        async fn check_caller_id(&self, id: &str, caller_id: &str) -> String {
+            let (status, body) = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/v1/verifications/{id}/check"),
+                    &self.pk,
+                    Some(json!({"caller_id": caller_id})),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["status"], "approved");
+            let token = body["token"].as_str().expect("a token").to_string();
+            let (status, claims) = self
+                .call(
+                    reqwest::Method::POST,
+                    "/v1/tokens/introspect",
+                    &self.sk,
+                    Some(json!({"token": token})),
+                )
+                .await;
+            assert_eq!(status, 200, "{claims}");
+            assert_eq!(claims["active"], true, "{claims}");
+            assert_eq!(claims["phone_number"], PHONE);
+            assert_eq!(claims["verification_id"], id);
+            token
+        }
+    }
+
+    fn assert_caller_shape(number: &str) {
+        let code = number
+            .strip_prefix(PREFIX)
+            .unwrap_or_else(|| panic!("{number} does not start with {PREFIX}"));
+        assert_eq!(code.len(), CODE_LENGTH, "{number}");
+        assert!(code.bytes().all(|b| b.is_ascii_digit()), "{number}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn create_ring_cancel_then_check_with_the_caller_id_sipp_saw() {
+        if !sipp_available() {
+            return;
+        }
+        let mut sipp = Sipp::start("ring");
+        let sip = SipConfig {
+            ring_for_ms: Some(400),
+            ..sipp.config()
+        };
+        let api = Api::start(sip, 10).await;
+        let created = api.create().await;
+        let id = created["id"].as_str().unwrap();
+        assert_eq!(created["status"], "calling");
+
+        let (seen, _) = api.statuses_until(id, "delivered").await;
+        assert!(seen.contains(&"ringing".to_string()), "{seen:?}");
+        assert!(
+            sipp.finish().await.success(),
+            "CANCEL/487/ACK: {}",
+            sipp.explain()
+        );
+
+        let (from, pai) = sipp.invite_numbers();
+        assert_eq!(from, pai);
+        assert_caller_shape(&from);
+        api.check_caller_id(id, &from).await;
+        api.server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answered_call_gets_ack_bye_and_stays_checkable() {
+        if !sipp_available() {
+            return;
+        }
+        let mut sipp = Sipp::start("answer");
+        let api = Api::start(sipp.config(), 10).await;
+        let created = api.create().await;
+        let id = created["id"].as_str().unwrap();
+        api.statuses_until(id, "delivered").await;
+        assert!(
+            sipp.finish().await.success(),
+            "ACK + BYE: {}",
+            sipp.explain()
+        );
+        let (from, _) = sipp.invite_numbers();
+        assert_caller_shape(&from);
+        api.check_caller_id(id, &from).await;
+        api.server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn busy_unavailable_and_silent_fail_the_verification_with_the_reason() {
+        if !sipp_available() {
+            return;
+        }
+        for (scenario, reason) in [
+            ("busy", "busy"),
+            ("unavailable", "unavailable"),
+            ("silent", "timeout"),
+        ] {
+            let sipp = Sipp::start(scenario);
+            let api = Api::start(sipp.config(), 1).await;
+            let created = api.create().await;
+            let id = created["id"].as_str().unwrap();
+            let (_, body) = api.statuses_until(id, "failed").await;
+            assert_eq!(body["failure_reason"], reason, "{scenario}: {body}");
+            api.server.stop().await;
+        }
+    }
+}
