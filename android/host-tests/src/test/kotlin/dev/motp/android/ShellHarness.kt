@@ -88,6 +88,11 @@ class ShellHarness(serverFactory: () -> FakeServer = ::FakeServer) {
     fun awaitVerified(verification: MotpVerification): VerificationState.Verified =
         awaitState(verification) { it.isFinal() } as VerificationState.Verified
 
+    /** Waits (5 s at most) for work that follows a state change, such as ending the call. */
+    fun waitUntil(condition: () -> Boolean) = runBlocking {
+        withTimeout(5_000) { while (!condition()) kotlinx.coroutines.delay(5) }
+    }
+
     /** Receivers for the phone-state broadcast still registered. */
     fun phoneStateReceivers(): Int = shadowOf(app).registeredReceivers
         .count { it.intentFilter.hasAction(TelephonyManager.ACTION_PHONE_STATE_CHANGED) }
