@@ -139,9 +139,20 @@ pub async fn create(
     Ok(view(&row, now))
 }
 
-/// The verification `id` if it belongs to `app_id`.
-async fn load(state: &AppState, app_id: &str, id: &str) -> Result<VerificationRow, ApiError> {
-    match state.store.get(id).await? {
+/// The verification `id` if it belongs to `app_id`. `attempt` > 0 means a
+/// concurrent writer won the last try: read the database, not the cache.
+async fn load(
+    state: &AppState,
+    app_id: &str,
+    id: &str,
+    attempt: usize,
+) -> Result<VerificationRow, ApiError> {
+    let row = if attempt == 0 {
+        state.store.get(id).await?
+    } else {
+        state.store.get_fresh(id).await?
+    };
+    match row {
         Some(row) if row.app_id == app_id => Ok(row),
         _ => Err(ApiError::not_found("no such verification")),
     }
@@ -149,7 +160,7 @@ async fn load(state: &AppState, app_id: &str, id: &str) -> Result<VerificationRo
 
 /// `GET /v1/verifications/{id}`.
 pub async fn get(state: &AppState, app_id: &str, id: &str) -> Result<Verification, ApiError> {
-    let row = load(state, app_id, id).await?;
+    let row = load(state, app_id, id, 0).await?;
     Ok(view(&row, state.now()))
 }
 
@@ -176,10 +187,7 @@ async fn expire(state: &AppState, row: &VerificationRow) -> Result<ApiError, Api
     };
     // A lost race is fine: whoever won also saw the TTL over, or approved
     // in time; either way re-reading decides.
-    let _ = state
-        .store
-        .change_state(&row.id, row.version, change)
-        .await?;
+    let _ = state.store.change_state(row, change).await?;
     Ok(ApiError::expired("the verification expired"))
 }
 
@@ -225,8 +233,8 @@ async fn check_inner(
             ))
         }
     };
-    for _ in 0..MAX_RACES {
-        let row = load(state, app_id, id).await?;
+    for attempt in 0..MAX_RACES {
+        let row = load(state, app_id, id, attempt).await?;
         let now = state.now();
         if row.status.is_final() {
             return Err(settled(&row));
@@ -276,11 +284,7 @@ async fn check_inner(
                 attempts_left: row.attempts_left,
                 verified_at: Some(now),
             };
-            if !state
-                .store
-                .change_state(&row.id, row.version, change)
-                .await?
-            {
+            if !state.store.change_state(&row, change).await? {
                 continue;
             }
             state.metrics.approved.inc();
@@ -309,11 +313,7 @@ async fn check_inner(
             attempts_left: left,
             verified_at: None,
         };
-        if !state
-            .store
-            .change_state(&row.id, row.version, change)
-            .await?
-        {
+        if !state.store.change_state(&row, change).await? {
             continue;
         }
         tracing::info!(verification = %row.id, attempts_left = left, "wrong code");
@@ -337,8 +337,8 @@ pub async fn resend(
     app_id: &str,
     id: &str,
 ) -> Result<Verification, ApiError> {
-    for _ in 0..MAX_RACES {
-        let row = load(state, app_id, id).await?;
+    for attempt in 0..MAX_RACES {
+        let row = load(state, app_id, id, attempt).await?;
         let now = state.now();
         if row.status.is_final() {
             return Err(settled(&row));
@@ -374,12 +374,12 @@ pub async fn resend(
             ),
             attempts_left: codes.max_attempts,
         };
-        let call_seq = match state.store.recode(&row, &recode, state.caps(), now).await? {
-            Ok(seq) => seq,
+        let updated = match state.store.recode(&row, &recode, state.caps(), now).await? {
+            Ok(updated) => updated,
             Err(CallRefused::Conflict) => continue,
             Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
         };
-        tracing::info!(verification = %row.id, call = call_seq, "resend");
+        tracing::info!(verification = %row.id, call = updated.call_seq, "resend");
         let caller = format!("{}{}", range.prefix, drawn.code);
         crate::calls::place(
             state,
@@ -387,22 +387,8 @@ pub async fn resend(
             &row.id,
             &row.phone_number,
             caller,
-            call_seq,
+            updated.call_seq,
         );
-        let updated = VerificationRow {
-            status: VerificationStatus::Calling,
-            failure_reason: None,
-            caller_prefix: recode.caller_prefix,
-            code_length: recode.code_length,
-            code_mac: recode.code_mac,
-            expires_at: recode.expires_at,
-            resend_after: recode.resend_after,
-            resends: row.resends + 1,
-            attempts_left: recode.attempts_left,
-            call_seq,
-            version: row.version + 1,
-            ..row
-        };
         return Ok(view(&updated, now));
     }
     Err(ApiError::unavailable())
@@ -411,8 +397,8 @@ pub async fn resend(
 /// `DELETE /v1/verifications/{id}`: idempotent; an approved verification
 /// cannot be canceled (409).
 pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), ApiError> {
-    for _ in 0..MAX_RACES {
-        let row = load(state, app_id, id).await?;
+    for attempt in 0..MAX_RACES {
+        let row = load(state, app_id, id, attempt).await?;
         match row.status {
             VerificationStatus::Approved => return Err(ApiError::already_used()),
             s if s.is_final() => return Ok(()),
@@ -423,11 +409,7 @@ pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), ApiE
             attempts_left: row.attempts_left,
             verified_at: None,
         };
-        if state
-            .store
-            .change_state(&row.id, row.version, change)
-            .await?
-        {
+        if state.store.change_state(&row, change).await? {
             tracing::info!(verification = %row.id, "verification canceled");
             return Ok(());
         }

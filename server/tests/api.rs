@@ -24,6 +24,7 @@ on_both_backends!(
     keys_are_checked,
     verifications_are_private_to_their_app,
     parallel_wrong_checks_spend_exactly_the_budget,
+    parallel_checks_on_many_verifications,
     hourly_cap_per_destination_is_429,
     per_ip_limit_is_429,
     operations_endpoints,
@@ -485,6 +486,41 @@ async fn parallel_wrong_checks_spend_exactly_the_budget(backend: Backend) {
     h.check_code(&id, &code)
         .await
         .problem(410, "attempts-exhausted");
+    std::sync::Arc::try_unwrap(h).ok().unwrap().stop().await;
+}
+
+/// Many checks at once on different verifications (SQLite groups them into
+/// one write): each gets its own, right answer.
+async fn parallel_checks_on_many_verifications(backend: Backend) {
+    let Some(h) = harness(backend, |_| {}).await else {
+        return;
+    };
+    let mut made = Vec::new();
+    for n in 0..40 {
+        made.push(h.create_ok(&format!("+4474001234{n:02}")).await);
+    }
+    let h = std::sync::Arc::new(h);
+    let tasks: Vec<_> = made
+        .iter()
+        .enumerate()
+        .map(|(n, (id, code))| {
+            let (h, id, code) = (h.clone(), id.clone(), code.clone());
+            // Every other one right, the rest wrong.
+            let guess = if n % 2 == 0 { code } else { wrong(&code, 0) };
+            tokio::spawn(async move { h.check_code(&id, &guess).await.status.as_u16() })
+        })
+        .collect();
+    for (n, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), if n % 2 == 0 { 200 } else { 422 }, "#{n}");
+    }
+    for (n, (id, _)) in made.iter().enumerate() {
+        let v = h.get(id).await.body;
+        if n % 2 == 0 {
+            assert_eq!(v["status"], "approved");
+        } else {
+            assert_eq!(v["attempts_left"], 4);
+        }
+    }
     std::sync::Arc::try_unwrap(h).ok().unwrap().stop().await;
 }
 

@@ -2,11 +2,11 @@
 //! (several instances sharing the load), chosen by the database URL.
 //!
 //! The two backends run the *same* SQL text (`$1` placeholders work in both)
-//! through an enum over the two pool types, so the API test suite runs
-//! unchanged on both. SQLite gets one writer connection and a pool of
-//! readers: SQLite allows one writer at a time anyway, and queueing writers
-//! in the pool is fairer and faster than letting them spin on
-//! `SQLITE_BUSY`.
+//! through an enum over the two backends, so the API test suite runs
+//! unchanged on both. SQLite gets one writer connection and a few
+//! read-only ones: SQLite allows one writer at a time anyway, and queueing
+//! writers on a lock is fairer and faster than letting them spin on
+//! `SQLITE_BUSY`. PostgreSQL uses an sqlx pool.
 //!
 //! Durability: SQLite runs in WAL mode; a commit is written to the WAL file
 //! before the server answers, so a killed process loses nothing it
@@ -24,16 +24,19 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use motp_core::protocol::VerificationStatus;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ColumnIndex, ConnectOptions, Connection, Decode, Row, Type};
+use tokio::sync::{Mutex, MutexGuard};
+
+mod batch;
 
 use crate::config::{DatabaseConfig, SqliteSynchronousConfig};
 use crate::keys::KeyKind;
@@ -64,34 +67,99 @@ pub enum StoreError {
 #[derive(Clone)]
 pub enum Store {
     /// SQLite: one writer, several readers, same file.
-    Sqlite {
-        /// Read-only connections.
-        read: SqlitePool,
-        /// The single writer.
-        write: SqlitePool,
-        /// One connection that only runs WAL checkpoints (see
-        /// [`Store::checkpoint`]).
-        checkpoint: SqlitePool,
-    },
+    Sqlite(Arc<SqliteConns>),
     /// PostgreSQL.
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$p` bound to the pool for reads.
+/// SQLite's connections, held directly rather than in an sqlx pool: a
+/// pooled SQLite connection costs an extra round trip to its worker thread
+/// (a ping) on every release, which doubled the cost of a request.
+pub struct SqliteConns {
+    /// The single writer.
+    write: Mutex<SqliteConnection>,
+    /// Read-only connections, used round-robin.
+    read: Vec<Mutex<SqliteConnection>>,
+    next_read: AtomicUsize,
+    /// One connection that only runs WAL checkpoints.
+    checkpoint: Mutex<SqliteConnection>,
+    /// Verifications as last written or read by this process.
+    cache: RowCache,
+    /// Group commit of check and cancel outcomes.
+    batcher: batch::Batcher,
+}
+
+/// A write-through cache of verification rows, SQLite only: there, this
+/// process is the database's only writer, so every change passes through
+/// [`Store`] and is put here with its new version. A row only ever replaces
+/// an older version of itself, so a slow reader cannot put back a stale row.
+/// Decisions stay safe regardless: every write is conditional on the version
+/// read, and a writer that loses reads the row again from the database.
+/// (PostgreSQL serves several instances, so it reads the database every time.)
+#[derive(Default)]
+struct RowCache {
+    rows: std::sync::Mutex<std::collections::HashMap<String, VerificationRow>>,
+}
+
+impl RowCache {
+    /// Rows kept before the cache starts over.
+    const CAPACITY: usize = 100_000;
+
+    fn get(&self, id: &str) -> Option<VerificationRow> {
+        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        rows.get(id).cloned()
+    }
+
+    fn put(&self, row: &VerificationRow) {
+        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = rows.get(&row.id) {
+            if cached.version >= row.version {
+                return;
+            }
+        } else if rows.len() >= Self::CAPACITY {
+            rows.clear();
+        }
+        rows.insert(row.id.clone(), row.clone());
+    }
+}
+
+impl SqliteConns {
+    /// A free reader, else the next one in turn.
+    async fn reader(&self) -> MutexGuard<'_, SqliteConnection> {
+        for conn in &self.read {
+            if let Ok(guard) = conn.try_lock() {
+                return guard;
+            }
+        }
+        let n = self.next_read.fetch_add(1, Ordering::Relaxed) % self.read.len();
+        self.read[n].lock().await
+    }
+}
+
+/// Runs `$body` with `$p` bound to an executor for reads (use `$p` once).
 macro_rules! reader {
     ($store:expr, |$p:ident| $body:expr) => {
         match $store {
-            Store::Sqlite { read: $p, .. } => $body,
+            Store::Sqlite(conns) => {
+                let mut guard = conns.reader().await;
+                let $p = &mut *guard;
+                $body
+            }
             Store::Postgres($p) => $body,
         }
     };
 }
 
-/// Runs `$body` with `$p` bound to the pool for writes.
+/// Runs `$body` with `$p` bound to an executor for writes (use `$p` once,
+/// or open a transaction with `$p.begin()`).
 macro_rules! writer {
     ($store:expr, |$p:ident| $body:expr) => {
         match $store {
-            Store::Sqlite { write: $p, .. } => $body,
+            Store::Sqlite(conns) => {
+                let mut guard = conns.write.lock().await;
+                let $p = &mut *guard;
+                $body
+            }
             Store::Postgres($p) => $body,
         }
     };
@@ -169,8 +237,8 @@ pub struct StateChange {
     pub verified_at: Option<i64>,
 }
 
-const MIGRATIONS_SQLITE: &str = include_str!("../migrations/sqlite/0001_initial.sql");
-const MIGRATIONS_POSTGRES: &str = include_str!("../migrations/postgres/0001_initial.sql");
+const MIGRATIONS_SQLITE: &str = include_str!("../../migrations/sqlite/0001_initial.sql");
+const MIGRATIONS_POSTGRES: &str = include_str!("../../migrations/postgres/0001_initial.sql");
 
 /// The migrations compiled into the binary.
 #[derive(Debug)]
@@ -201,6 +269,13 @@ impl<'s> MigrationSource<'s> for Embedded {
 const SELECT_VERIFICATION: &str = "SELECT id, app_id, phone_number, status, failure_reason, \
      caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, resends, \
      attempts_left, call_seq, verified_at, version FROM verifications WHERE id = $1";
+
+const CALL_PROGRESS: &str = "UPDATE verifications SET status = $3, failure_reason = $4, \
+     version = version + 1 \
+     WHERE id = $1 AND call_seq = $2 AND status IN ($5, $6) \
+     RETURNING id, app_id, phone_number, status, failure_reason, \
+     caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, resends, \
+     attempts_left, call_seq, verified_at, version";
 
 const COUNT_CALLS: &str = "SELECT COUNT(*) AS day, \
      COUNT(*) FILTER (WHERE placed_at > $3) AS hour, \
@@ -248,38 +323,36 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(5))
+                .statement_cache_capacity(256)
                 .foreign_keys(true);
-            // Checkpoints move out of the commit path: the writer never
-            // checkpoints (so never waits on an fsync of the database file);
-            // a background task runs passive checkpoints every second.
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(
-                    base.clone()
-                        .create_if_missing(true)
-                        .pragma("wal_autocheckpoint", "0")
-                        .pragma("journal_size_limit", "67108864"),
-                )
+            // The writer keeps SQLite's automatic checkpoints (every 1000
+            // pages), which is what lets the WAL restart and stay ~4 MB under
+            // constant load; a background task also runs passive checkpoints
+            // every second, so most frames are already copied when the
+            // writer's turn comes and its checkpoints stay short.
+            let mut write = base
+                .clone()
+                .create_if_missing(true)
+                .pragma("journal_size_limit", "67108864")
+                .connect()
                 .await?;
             Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_SQLITE)]))
                 .await?
-                .run(&write)
+                .run(&mut write)
                 .await?;
-            let read = SqlitePoolOptions::new()
-                .max_connections(config.max_connections.max(1))
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(base.clone().read_only(true))
-                .await?;
-            let checkpoint = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(base)
-                .await?;
-            Ok(Self::Sqlite {
+            let mut read = Vec::new();
+            for _ in 0..config.max_connections.max(1) {
+                read.push(Mutex::new(base.clone().read_only(true).connect().await?));
+            }
+            let checkpoint = Mutex::new(base.connect().await?);
+            Ok(Self::Sqlite(Arc::new_cyclic(|me| SqliteConns {
+                write: Mutex::new(write),
                 read,
-                write,
+                next_read: AtomicUsize::new(0),
                 checkpoint,
-            })
+                cache: RowCache::default(),
+                batcher: batch::Batcher::start(me.clone()),
+            })))
         } else {
             Err(StoreError::UnsupportedUrl)
         }
@@ -288,18 +361,14 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Self::Sqlite {
-                read,
-                write,
-                checkpoint,
-            } => {
-                write.close().await;
-                read.close().await;
-                // A last full checkpoint leaves a small WAL behind.
+            Self::Sqlite(conns) => {
+                // Wait for the writer to be idle, then leave a short WAL. The
+                // connections close when the last handle is dropped.
+                let _writer = conns.write.lock().await;
+                let mut checkpoint = conns.checkpoint.lock().await;
                 let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(checkpoint)
+                    .execute(&mut *checkpoint)
                     .await;
-                checkpoint.close().await;
             }
             Self::Postgres(pool) => pool.close().await,
         }
@@ -308,7 +377,7 @@ impl Store {
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Self::Sqlite { .. } => "sqlite",
+            Self::Sqlite(_) => "sqlite",
             Self::Postgres(_) => "postgres",
         }
     }
@@ -331,18 +400,20 @@ impl Store {
     ) -> Result<Vec<u8>, StoreError> {
         let fresh = generate();
         writer!(self, |p| {
+            let mut tx = p.begin().await?;
             sqlx::query(
                 "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
                  ON CONFLICT (name) DO NOTHING",
             )
             .bind(name)
             .bind(&fresh)
-            .execute(p)
+            .execute(&mut *tx)
             .await?;
             let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
                 .bind(name)
-                .fetch_one(p)
+                .fetch_one(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(row.try_get::<Vec<u8>, _>("value")?)
         })
     }
@@ -410,9 +481,17 @@ impl Store {
         Ok(row.and_then(|(app, kind)| KeyKind::of(&kind).map(|k| (app, k))))
     }
 
-    /// One verification.
+    /// One verification (from the row cache when there is one).
     pub async fn get(&self, id: &str) -> Result<Option<VerificationRow>, StoreError> {
-        reader!(self, |p| {
+        if let Some(row) = self.cache().and_then(|c| c.get(id)) {
+            return Ok(Some(row));
+        }
+        self.get_fresh(id).await
+    }
+
+    /// One verification, read from the database.
+    pub async fn get_fresh(&self, id: &str) -> Result<Option<VerificationRow>, StoreError> {
+        let row = reader!(self, |p| {
             match sqlx::query(SELECT_VERIFICATION)
                 .bind(id)
                 .fetch_optional(p)
@@ -421,7 +500,24 @@ impl Store {
                 Some(row) => decode_verification(&row).map(Some),
                 None => Ok(None),
             }
-        })
+        })?;
+        if let Some(row) = &row {
+            self.remember(row);
+        }
+        Ok(row)
+    }
+
+    fn cache(&self) -> Option<&RowCache> {
+        match self {
+            Self::Sqlite(conns) => Some(&conns.cache),
+            Self::Postgres(_) => None,
+        }
+    }
+
+    fn remember(&self, row: &VerificationRow) {
+        if let Some(cache) = self.cache() {
+            cache.put(row);
+        }
     }
 
     /// Stores a new verification and records its first call, unless a
@@ -434,7 +530,7 @@ impl Store {
     ) -> Result<Result<(), CallRefused>, StoreError> {
         writer!(self, |p| {
             let mut tx = p.begin().await?;
-            if matches!(self, Store::Postgres(_)) {
+            if matches!(self, Self::Postgres(_)) {
                 sqlx::query(PG_LOCK_DESTINATION)
                     .bind(&row.phone_number)
                     .execute(&mut *tx)
@@ -481,23 +577,24 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.remember(row);
             Ok(Ok(()))
         })
     }
 
     /// Replaces the code of `current` (a resend) and records the new call,
     /// unless a destination cap is reached or the row changed meanwhile.
-    /// Returns the new call sequence number.
+    /// Returns the row as it now is.
     pub async fn recode(
         &self,
         current: &VerificationRow,
         recode: &Recode,
         caps: DestinationCaps,
         now: i64,
-    ) -> Result<Result<i64, CallRefused>, StoreError> {
+    ) -> Result<Result<VerificationRow, CallRefused>, StoreError> {
         writer!(self, |p| {
             let mut tx = p.begin().await?;
-            if matches!(self, Store::Postgres(_)) {
+            if matches!(self, Self::Postgres(_)) {
                 sqlx::query(PG_LOCK_DESTINATION)
                     .bind(&current.phone_number)
                     .execute(&mut *tx)
@@ -540,34 +637,62 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Ok(current.call_seq + 1))
+            let updated = VerificationRow {
+                status: VerificationStatus::Calling,
+                failure_reason: None,
+                caller_prefix: recode.caller_prefix.clone(),
+                code_length: recode.code_length,
+                code_mac: recode.code_mac.clone(),
+                expires_at: recode.expires_at,
+                resend_after: recode.resend_after,
+                resends: current.resends + 1,
+                attempts_left: recode.attempts_left,
+                call_seq: current.call_seq + 1,
+                version: current.version + 1,
+                ..current.clone()
+            };
+            self.remember(&updated);
+            Ok(Ok(updated))
         })
     }
 
-    /// Applies a check's or cancel's outcome if the row is still at
-    /// `version`. `false`: it changed meanwhile; re-read and decide again.
+    /// Applies a check's or cancel's outcome if the row is still as
+    /// `current` (same version). `false`: it changed meanwhile; re-read it
+    /// with [`Store::get_fresh`] and decide again.
     pub async fn change_state(
         &self,
-        id: &str,
-        version: i64,
+        current: &VerificationRow,
         change: StateChange,
     ) -> Result<bool, StoreError> {
-        let done = writer!(self, |p| {
-            sqlx::query(
-                "UPDATE verifications SET status = $3, attempts_left = $4, \
-                 verified_at = COALESCE($5, verified_at), version = version + 1 \
-                 WHERE id = $1 AND version = $2",
-            )
-            .bind(id)
-            .bind(version)
-            .bind(change.status.as_str())
-            .bind(i64::from(change.attempts_left))
-            .bind(change.verified_at)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(done == 1)
+        let done = match self {
+            Self::Sqlite(conns) => conns.batcher.change(current, change).await?,
+            Self::Postgres(pool) => {
+                sqlx::query(
+                    "UPDATE verifications SET status = $3, attempts_left = $4, \
+                     verified_at = COALESCE($5, verified_at), version = version + 1 \
+                     WHERE id = $1 AND version = $2",
+                )
+                .bind(&current.id)
+                .bind(current.version)
+                .bind(change.status.as_str())
+                .bind(i64::from(change.attempts_left))
+                .bind(change.verified_at)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                    == 1
+            }
+        };
+        if done {
+            self.remember(&VerificationRow {
+                status: change.status,
+                attempts_left: change.attempts_left,
+                verified_at: change.verified_at.or(current.verified_at),
+                version: current.version + 1,
+                ..current.clone()
+            });
+        }
+        Ok(done)
     }
 
     /// Records the progress of call `call_seq`: `ringing` (only from
@@ -584,32 +709,35 @@ impl Store {
             VerificationStatus::Ringing => &["calling", "calling"],
             _ => &["calling", "ringing"],
         };
-        let done = writer!(self, |p| {
-            sqlx::query(
-                "UPDATE verifications SET status = $3, failure_reason = $4, \
-                 version = version + 1 \
-                 WHERE id = $1 AND call_seq = $2 AND status IN ($5, $6)",
-            )
-            .bind(id)
-            .bind(call_seq)
-            .bind(status.as_str())
-            .bind(reason)
-            .bind(from[0])
-            .bind(from[1])
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(done == 1)
+        let row = writer!(self, |p| {
+            match sqlx::query(CALL_PROGRESS)
+                .bind(id)
+                .bind(call_seq)
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(from[0])
+                .bind(from[1])
+                .fetch_optional(p)
+                .await?
+            {
+                Some(row) => decode_verification(&row).map(Some),
+                None => Ok(None),
+            }
+        })?;
+        if let Some(row) = &row {
+            self.remember(row);
+        }
+        Ok(row.is_some())
     }
 
     /// SQLite: copies committed WAL frames into the database file without
     /// blocking readers or the writer (`PASSIVE`). Committed data is safe in
     /// the WAL either way; this only keeps the WAL short. No-op on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        if let Self::Sqlite { checkpoint, .. } = self {
+        if let Self::Sqlite(conns) = self {
+            let mut conn = conns.checkpoint.lock().await;
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(checkpoint)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(())
@@ -705,6 +833,35 @@ mod tests {
         assert_eq!(capped(caps, 2, 2, Some(10), Some(20)), Some(20 + HOUR_MS));
         assert_eq!(capped(caps, 3, 0, Some(10), None), Some(10 + DAY_MS));
         assert_eq!(capped(caps, 3, 2, Some(10), Some(5_000)), Some(10 + DAY_MS));
+    }
+
+    #[test]
+    fn the_row_cache_only_moves_forward() {
+        let row = |version: i64| VerificationRow {
+            id: "vf_1".into(),
+            app_id: "app".into(),
+            phone_number: "+447400123456".into(),
+            status: VerificationStatus::Calling,
+            failure_reason: None,
+            caller_prefix: "+4420794".into(),
+            code_length: 4,
+            code_mac: vec![1; 32],
+            created_at: 0,
+            expires_at: 1,
+            resend_after: 1,
+            resends: 0,
+            attempts_left: 5,
+            call_seq: 1,
+            verified_at: None,
+            version,
+        };
+        let cache = RowCache::default();
+        assert!(cache.get("vf_1").is_none());
+        cache.put(&row(2));
+        cache.put(&row(1)); // a slow reader's stale copy
+        assert_eq!(cache.get("vf_1").unwrap().version, 2);
+        cache.put(&row(3));
+        assert_eq!(cache.get("vf_1").unwrap().version, 3);
     }
 
     #[test]
