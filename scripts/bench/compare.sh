@@ -10,6 +10,10 @@
 #        BENCH_SKIP_PG=1, BENCH_SKIP_PI=1 to leave a column out
 #        BENCH_TABLE=file to also write the table there
 #
+# Columns: requests/s, latency p50/p99, errors (unexpected status or body,
+# plus wrk's connect/read/write/timeout errors), and the server side's CPU
+# time per request (for PostgreSQL: motp + the database processes).
+#
 # What is measured (see docs/proof.md for the reasoning):
 #   create: POST /v1/verifications, a new UK mobile number each time, log
 #           provider; 201 expected. The call is placed after the response.
@@ -55,24 +59,44 @@ echo "== building motp (release-server profile)" >&2
 motp_build release-server
 motp_pin "$WORK"
 
+# CPU time (user + system, children included, in clock ticks) of the server
+# side: the processes SERVER_PIDS names and their children. Divided by the
+# requests served it gives CPU per request, which, unlike requests/s, hardly
+# depends on what else the machine is doing.
+SERVER_PIDS=()
+cpu_ticks() {
+  local p all=() total=0
+  for p in "${SERVER_PIDS[@]}"; do all+=("$p"); mapfile -t -O "${#all[@]}" all < <(pgrep -P "$p"); done
+  for p in "${all[@]}"; do
+    total=$((total + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+TICK="$(getconf CLK_TCK)"
+
 ROWS=()
 # run_wrk LABEL BACKEND OPERATION URL MODE
 run_wrk() {
   local label="$1" backend="$2" op="$3" url="$4" mode="$5" out="$WORK/wrk-$1-$2-$3.txt"
   BENCH_MODE="$mode" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s \
     -s "$HERE/wrk.lua" "$url" >/dev/null
+  local cpu0 cpu1
+  cpu0="$(cpu_ticks)"
   BENCH_MODE="$mode" BENCH_OUT="$out" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 10s \
     -s "$HERE/wrk.lua" "$url" >"$out.log"
+  cpu1="$(cpu_ticks)"
   grep BENCH-SAMPLE "$out.log" >&2 || true
-  local rps p50 p99 bad transport
+  local rps p50 p99 bad transport requests cpu_ms
+  requests="$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$out")"
+  cpu_ms="$(awk -v d=$((cpu1 - cpu0)) -v n="$requests" -v t="$TICK" 'BEGIN{printf (n ? "%.3f" : "-"), d * 1000 / t / n}')"
   rps="$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' "$out")"
   p50="$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' "$out")"
   p99="$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$out")"
   bad="$(sed -n 's/.* bad=\([0-9]*\).*/\1/p' "$out")"
   transport="$(sed -n 's/.*transport=\([0-9]*\).*/\1/p' "$out")"
-  ROWS+=("$(printf '| %-11s | %-10s | %-9s | %9s | %8s | %8s | %6s |' \
-    "$label" "$backend" "$op" "$rps" "$p50" "$p99" "$((bad + transport))")")
-  echo "   $label $backend $op: $(cat "$out")" >&2
+  ROWS+=("$(printf '| %-11s | %-10s | %-9s | %9s | %8s | %8s | %6s | %10s |' \
+    "$label" "$backend" "$op" "$rps" "$p50" "$p99" "$((bad + transport))" "$cpu_ms")")
+  echo "   $label $backend $op: $(cat "$out") cpu_ms_per_req=$cpu_ms" >&2
 }
 
 bench_motp() {
@@ -81,6 +105,9 @@ bench_motp() {
   MOTP_BENCH_ATTEMPTS=4000000000 MOTP_BENCH_DB_CONNECTIONS=16 motp_config "$dir" "$port" "$db"
   motp_keys "$dir"
   motp_start "$dir"
+  SERVER_PIDS=("$MOTP_PID")
+  # with PostgreSQL, the database's CPU is part of the cost of a request
+  [[ "$backend" != postgres ]] || SERVER_PIDS+=("$(head -1 "$PG_DIR/data/postmaster.pid")")
   local url="http://127.0.0.1:$port"
   echo "== mOTP $backend: create" >&2
   BENCH_KEY="$MOTP_PK" run_wrk mOTP "$backend" create "$url" create
@@ -106,6 +133,7 @@ bench_motp sqlite "sqlite://$WORK/motp-sqlite/motp.db"
 [[ "${BENCH_SKIP_PG:-0}" == 1 ]] || bench_motp postgres "$PG_URL"
 if [[ "${BENCH_SKIP_PI:-0}" != 1 ]]; then
   echo "== privacyIDEA: /validate/check (wrong OTP)" >&2
+  SERVER_PIDS=("$(cat "$PI_DIR/gunicorn.pid")")
   run_wrk privacyIDEA sqlite check "http://127.0.0.1:$PI_PORT" pi
 fi
 
@@ -116,7 +144,7 @@ PI_VER="$(bash "$HERE/privacyidea.sh" version 2>/dev/null || true)"
     "motp $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?') release-server," \
     "privacyIDEA ${PI_VER:-?} gunicorn -w 2, PostgreSQL $(postgres --version 2>/dev/null | awk '{print $3}')"
   echo
-  echo "| system      | storage    | operation | req/s     | p50 ms   | p99 ms   | errors |"
-  echo "|-------------|------------|-----------|-----------|----------|----------|--------|"
+  echo "| system      | storage    | operation | req/s     | p50 ms   | p99 ms   | errors | CPU ms/req |"
+  echo "|-------------|------------|-----------|-----------|----------|----------|--------|------------|"
   printf '%s\n' "${ROWS[@]}"
 } | tee "${BENCH_TABLE:-/dev/null}"

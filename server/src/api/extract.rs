@@ -73,8 +73,16 @@ fn json_error(error: &serde_json::Error) -> String {
         ),
         Category::Data => {
             let mut text = error.to_string();
-            // serde appends " at line L column C"; keep it, but never a huge echo.
-            text.truncate(200);
+            // serde appends " at line L column C"; keep it, but never a huge
+            // echo. Cut on a character boundary: the message may quote
+            // multi-byte input, and `truncate` panics inside a character.
+            if text.len() > 200 {
+                let mut cut = 200;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
             text
         }
     }
