@@ -15,9 +15,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// `POST /v1/verifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateVerificationRequest {
-    /// The number to verify, E.164 (`+447700900123`) or national with `country`.
+    /// The number to verify, E.164 (`+447400123456`) or national with `country`.
     pub phone_number: String,
     /// ISO 3166 alpha-2 country used to read a national `phone_number`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,6 +27,7 @@ pub struct CreateVerificationRequest {
 
 /// Where the verification stands on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
     /// The call is being placed.
@@ -70,6 +72,7 @@ impl VerificationStatus {
 /// What the phone will see as the calling number: `prefix` followed by
 /// `code_length` secret digits. The client is never told the digits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallerInfo {
     /// E.164 prefix with `+`, e.g. `+442079460`.
     pub prefix: String,
@@ -80,6 +83,7 @@ pub struct CallerInfo {
 /// Body of `POST /v1/verifications` (201), `GET /v1/verifications/{id}` (200)
 /// and `POST /v1/verifications/{id}/resend` (202).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verification {
     /// Opaque identifier.
     pub id: String,
@@ -88,8 +92,10 @@ pub struct Verification {
     pub phone_number: String,
     pub caller: CallerInfo,
     /// After this instant no code is accepted.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: Timestamp,
     /// Before this instant a resend is refused with 429.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub resend_after: Timestamp,
     /// Checks left before the verification is spent.
     pub attempts_left: u32,
@@ -100,6 +106,7 @@ pub struct Verification {
 
 /// `POST /v1/verifications/{id}/check`: exactly one of `code` or `caller_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     /// The digits the user typed.
@@ -136,6 +143,7 @@ impl CheckRequest {
 
 /// 200 body of a successful check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResponse {
     /// Always `approved`.
     pub status: VerificationStatus,
@@ -146,6 +154,7 @@ pub struct CheckResponse {
 
 /// `POST /v1/tokens/introspect` (secret key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntrospectRequest {
     pub token: String,
@@ -153,11 +162,13 @@ pub struct IntrospectRequest {
 
 /// 200 body of introspection. Only `active` is present when the token is not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectResponse {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub verified_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_id: Option<String>,
@@ -165,6 +176,7 @@ pub struct IntrospectResponse {
 
 /// An RFC 9457 problem document. `type` is stable and is what clients match on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A stable URI such as `https://motp.dev/problems/wrong-code`.
     #[serde(rename = "type")]

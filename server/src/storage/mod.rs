@@ -169,6 +169,35 @@ macro_rules! writer {
     };
 }
 
+/// Inside a write transaction `$tx`: serialises calls to `$phone` across
+/// instances (PostgreSQL: an advisory lock held until commit; SQLite has one
+/// writer anyway), counts its calls in the last day and hour, and yields the
+/// `retry_at` instant when a cap is reached. One definition for create and
+/// resend, so both are refused by exactly the same rule.
+macro_rules! destination_capped {
+    ($store:expr, $tx:ident, $phone:expr, $caps:expr, $now:expr) => {{
+        if matches!($store, Store::Postgres(_)) {
+            sqlx::query(PG_LOCK_DESTINATION)
+                .bind($phone)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        let counts = sqlx::query(COUNT_CALLS)
+            .bind($phone)
+            .bind($now - DAY_MS)
+            .bind($now - HOUR_MS)
+            .fetch_one(&mut *$tx)
+            .await?;
+        capped(
+            $caps,
+            counts.try_get("day")?,
+            counts.try_get("hour")?,
+            counts.try_get("oldest_day")?,
+            counts.try_get("oldest_hour")?,
+        )
+    }};
+}
+
 /// One verification as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationRow {
@@ -534,25 +563,7 @@ impl Store {
     ) -> Result<Result<(), CallRefused>, StoreError> {
         writer!(self, |p| {
             let mut tx = p.begin().await?;
-            if matches!(self, Self::Postgres(_)) {
-                sqlx::query(PG_LOCK_DESTINATION)
-                    .bind(&row.phone_number)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let counts = sqlx::query(COUNT_CALLS)
-                .bind(&row.phone_number)
-                .bind(now - DAY_MS)
-                .bind(now - HOUR_MS)
-                .fetch_one(&mut *tx)
-                .await?;
-            if let Some(retry_at) = capped(
-                caps,
-                counts.try_get("day")?,
-                counts.try_get("hour")?,
-                counts.try_get("oldest_day")?,
-                counts.try_get("oldest_hour")?,
-            ) {
+            if let Some(retry_at) = destination_capped!(self, tx, &row.phone_number, caps, now) {
                 return Ok(Err(CallRefused::Capped { retry_at }));
             }
             sqlx::query(INSERT_VERIFICATION)
@@ -598,25 +609,8 @@ impl Store {
     ) -> Result<Result<VerificationRow, CallRefused>, StoreError> {
         writer!(self, |p| {
             let mut tx = p.begin().await?;
-            if matches!(self, Self::Postgres(_)) {
-                sqlx::query(PG_LOCK_DESTINATION)
-                    .bind(&current.phone_number)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let counts = sqlx::query(COUNT_CALLS)
-                .bind(&current.phone_number)
-                .bind(now - DAY_MS)
-                .bind(now - HOUR_MS)
-                .fetch_one(&mut *tx)
-                .await?;
-            if let Some(retry_at) = capped(
-                caps,
-                counts.try_get("day")?,
-                counts.try_get("hour")?,
-                counts.try_get("oldest_day")?,
-                counts.try_get("oldest_hour")?,
-            ) {
+            if let Some(retry_at) = destination_capped!(self, tx, &current.phone_number, caps, now)
+            {
                 return Ok(Err(CallRefused::Capped { retry_at }));
             }
             let updated = sqlx::query(RECODE)
