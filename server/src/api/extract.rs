@@ -42,10 +42,14 @@ where
                 ApiError::invalid_request("the request body could not be read")
             }
         })?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|e| ApiError::invalid_request(json_error(&e)))
+        parse_body(&bytes).map(ApiJson)
     }
+}
+
+/// Reads a JSON request body into `T`. Every failure is a 400
+/// `invalid-request` whose detail is short and safe to send back.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid_request(json_error(&e)))
 }
 
 /// The configured body limit, put in request extensions for error messages.
@@ -194,4 +198,45 @@ pub fn client_ip(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use motp_core::protocol::CreateVerificationRequest;
+
+    #[test]
+    fn a_body_that_reads_is_the_request() {
+        let request: CreateVerificationRequest =
+            parse_body(br#"{"phone_number":"+447400123456"}"#).unwrap();
+        assert_eq!(request.phone_number, "+447400123456");
+    }
+
+    #[test]
+    fn a_long_multi_byte_field_name_is_cut_on_a_character_boundary() {
+        // serde quotes the unknown field in its message; 'é' is two bytes,
+        // so byte 200 falls inside a character at some offset.
+        for pad in 0..4 {
+            let name = format!("{}{}", "x".repeat(pad), "é".repeat(300));
+            let body = format!(r#"{{"{name}":1}}"#);
+            let error = parse_body::<CreateVerificationRequest>(body.as_bytes()).unwrap_err();
+            assert_eq!(error.status, StatusCode::BAD_REQUEST);
+            let detail = error.detail.unwrap();
+            assert!(detail.len() <= 200, "{} bytes", detail.len());
+            assert!(detail.starts_with("unknown field"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_names_the_position_not_the_input() {
+        let error =
+            parse_body::<CreateVerificationRequest>(b"{\"phone_number\": +4474").unwrap_err();
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        let detail = error.detail.unwrap();
+        assert!(
+            detail.starts_with("malformed JSON at line 1 column"),
+            "{detail}"
+        );
+        assert!(!detail.contains("4474"), "{detail}");
+    }
 }
