@@ -13,9 +13,8 @@ use crate::state::AppState;
 use crate::telephony::record::PlacedCall;
 use crate::telephony::{CallProgress, FlashCall};
 
-/// Extra time granted to a provider beyond its own timeouts before the
-/// call is given up as `failed(timeout)`.
-const PROVIDER_GRACE: Duration = Duration::from_secs(30);
+/// Slack on top of the provider's own settle time, for scheduling.
+const PROVIDER_GRACE: Duration = Duration::from_secs(1);
 
 /// Starts the call for `verification_id` (call number `call_seq`) in the
 /// background. The call is recorded first (when a recorder is configured),
@@ -51,9 +50,10 @@ pub fn place(
     tokio::spawn(async move {
         let id = call.verification_id.clone();
         let to = mask(&call.callee);
-        let deadline = Instant::now() + answer_timeout + ring_for + PROVIDER_GRACE;
-        let (tx, mut rx) = mpsc::unbounded_channel();
         let provider = Arc::clone(&state.telephony);
+        let deadline =
+            Instant::now() + answer_timeout + ring_for + provider.settle_time() + PROVIDER_GRACE;
+        let (tx, mut rx) = mpsc::unbounded_channel();
         let placing = tokio::spawn(async move { provider.place(call, tx).await });
         let outcome = loop {
             let mut event = timeout_at(deadline, rx.recv()).await;

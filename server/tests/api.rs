@@ -67,6 +67,40 @@ async fn create_returns_the_protocol_shape(backend: Backend) {
     h.stop().await;
 }
 
+/// The server gives a call up as `timeout` only once the provider's own
+/// settle time has passed: a late outcome inside it is kept, one after it
+/// is overtaken. Storage plays no part, so SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_call_deadline_follows_the_providers_settle_time() {
+    use motp_server::telephony::record::Script;
+    let Some(h) = harness(Backend::Sqlite, |c| {
+        c.telephony.ring_secs = 0;
+        c.telephony.answer_timeout_secs = 0;
+    })
+    .await
+    else {
+        return;
+    };
+    // Deadline: 0 + 0 + settle 1 s + 1 s of slack; "busy" comes at 1.5 s.
+    h.telephony.set_settle_time(Duration::from_secs(1));
+    h.telephony.set(Script::FailAfter(
+        Duration::from_millis(1500),
+        "busy".into(),
+    ));
+    let (id, _) = h.create_ok(PHONE).await;
+    let v = h.wait_status(&id, "failed").await;
+    assert_eq!(v["failure_reason"], "busy");
+
+    // Settle 0: the deadline (1 s) passes before "busy" (at 3 s).
+    h.telephony.set_settle_time(Duration::ZERO);
+    h.telephony
+        .set(Script::FailAfter(Duration::from_secs(3), "busy".into()));
+    let (id, _) = h.create_ok("+447400123457").await;
+    let v = h.wait_status(&id, "failed").await;
+    assert_eq!(v["failure_reason"], "timeout");
+    h.stop().await;
+}
+
 async fn status_moves_to_delivered_or_failed(backend: Backend) {
     use motp_server::telephony::record::Script;
     let Some(h) = harness(backend, |_| {}).await else {

@@ -49,9 +49,18 @@ pub trait Telephony: Send + Sync + 'static {
     /// A short name for logs and metrics (`sip`, `log`, …).
     fn name(&self) -> &'static str;
 
+    /// How long after `answer_timeout + ring_for` this provider may still
+    /// take to send its final event: its own transaction timeouts. The
+    /// server waits that long (plus a second) before it records the call as
+    /// `failed` with reason `timeout`, so a slow provider's real outcome is
+    /// never overtaken. 30 s unless the provider says otherwise.
+    fn settle_time(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
     /// Places `call`, sending progress to `progress` until a final event.
-    /// Must finish in bounded time (`answer_timeout + ring_for` plus the
-    /// provider's own transaction timeouts).
+    /// Must finish in bounded time (`answer_timeout + ring_for` plus
+    /// [`settle_time`](Self::settle_time)).
     fn place(
         &self,
         call: FlashCall,

@@ -117,6 +117,9 @@ pub enum Script {
     Fail(String),
     /// Nothing for this long, then failed with `timeout`.
     Silent(Duration),
+    /// Nothing for this long, then failed with this reason: a provider
+    /// whose outcome comes late.
+    FailAfter(Duration, String),
 }
 
 /// A provider for tests: places no call; each call follows the script set
@@ -124,12 +127,14 @@ pub enum Script {
 #[derive(Debug)]
 pub struct ScriptedTelephony {
     script: Mutex<Script>,
+    settle_time: Mutex<Duration>,
 }
 
 impl Default for ScriptedTelephony {
     fn default() -> Self {
         Self {
             script: Mutex::new(Script::Deliver),
+            settle_time: Mutex::new(Duration::from_secs(30)),
         }
     }
 }
@@ -144,11 +149,20 @@ impl ScriptedTelephony {
     pub fn set(&self, script: Script) {
         *self.script.lock().unwrap_or_else(|p| p.into_inner()) = script;
     }
+
+    /// Sets what [`Telephony::settle_time`] answers (default 30 s).
+    pub fn set_settle_time(&self, settle_time: Duration) {
+        *self.settle_time.lock().unwrap_or_else(|p| p.into_inner()) = settle_time;
+    }
 }
 
 impl Telephony for ScriptedTelephony {
     fn name(&self) -> &'static str {
         "scripted"
+    }
+
+    fn settle_time(&self) -> Duration {
+        *self.settle_time.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn place(
@@ -169,6 +183,10 @@ impl Telephony for ScriptedTelephony {
                 }
                 Script::Fail(reason) => {
                     let _ = progress.send(CallProgress::Ringing);
+                    let _ = progress.send(CallProgress::Failed { reason });
+                }
+                Script::FailAfter(wait, reason) => {
+                    tokio::time::sleep(wait).await;
                     let _ = progress.send(CallProgress::Failed { reason });
                 }
                 Script::Silent(wait) => {

@@ -61,6 +61,8 @@ pub mod config;
 pub mod digest;
 pub mod message;
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 
 pub use config::{SipConfig, SipConfigError};
@@ -91,6 +93,13 @@ impl SipTelephony {
 impl Telephony for SipTelephony {
     fn name(&self) -> &'static str {
         "sip"
+    }
+
+    /// After the ring: a CANCEL transaction, and when the phone answered
+    /// before the CANCEL arrived, a BYE transaction; each ends by 64 × T1
+    /// (`transaction_timeout_ms`).
+    fn settle_time(&self) -> Duration {
+        self.config.transaction_timeout().saturating_mul(2)
     }
 
     /// Bounded by `answer_timeout + ring_time` plus at most two
