@@ -8,7 +8,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub use motp_core::protocol::{
+use motp_core::protocol::{
     CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, IntrospectRequest,
     IntrospectResponse, Problem, Verification, VerificationStatus,
 };

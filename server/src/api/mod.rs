@@ -13,7 +13,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use motp_core::protocol::{CheckRequest, CreateVerificationRequest, IntrospectRequest};
+use motp_core::protocol::{
+    CheckRequest, CheckResponse, CreateVerificationRequest, IntrospectRequest, IntrospectResponse,
+    Problem, Verification,
+};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::clock::seconds_until;
@@ -86,15 +89,15 @@ async fn limit_client_ip(
 
 #[utoipa::path(
     post, path = "/v1/verifications", tag = "verifications",
-    request_body = openapi::CreateVerificationRequest,
+    request_body = CreateVerificationRequest,
     responses(
-        (status = 201, body = openapi::Verification, description = "Created; the call is being placed"),
-        (status = 400, body = openapi::Problem, content_type = "application/problem+json", description = "Invalid number or request"),
-        (status = 401, body = openapi::Problem, content_type = "application/problem+json", description = "Bad key"),
-        (status = 403, body = openapi::Problem, content_type = "application/problem+json", description = "Destination not allowed"),
-        (status = 413, body = openapi::Problem, content_type = "application/problem+json", description = "Body too large"),
-        (status = 429, body = openapi::Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
-        (status = 415, body = openapi::Problem, content_type = "application/problem+json", description = "Not application/json"),
+        (status = 201, body = Verification, description = "Created; the call is being placed"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Invalid number or request"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "Bad key"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "Destination not allowed"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
     ),
     security(("bearer" = []))
 )]
@@ -111,10 +114,10 @@ async fn create_verification(
     get, path = "/v1/verifications/{id}", tag = "verifications",
     params(("id" = String, Path, description = "Verification id")),
     responses(
-        (status = 200, body = openapi::Verification),
-        (status = 401, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, body = openapi::Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 200, body = Verification),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
     ),
     security(("bearer" = []))
 )]
@@ -129,18 +132,18 @@ async fn get_verification(
 #[utoipa::path(
     post, path = "/v1/verifications/{id}/check", tag = "verifications",
     params(("id" = String, Path, description = "Verification id")),
-    request_body = openapi::CheckRequest,
+    request_body = CheckRequest,
     responses(
-        (status = 200, body = openapi::CheckResponse, description = "Approved"),
-        (status = 400, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, body = openapi::Problem, content_type = "application/problem+json", description = "Already used"),
-        (status = 410, body = openapi::Problem, content_type = "application/problem+json", description = "Expired, canceled, failed or out of attempts"),
-        (status = 422, body = openapi::Problem, content_type = "application/problem+json", description = "Wrong code (attempts_left)"),
-        (status = 413, body = openapi::Problem, content_type = "application/problem+json", description = "Body too large"),
-        (status = 415, body = openapi::Problem, content_type = "application/problem+json", description = "Not application/json"),
-        (status = 429, body = openapi::Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 200, body = CheckResponse, description = "Approved"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Already used"),
+        (status = 410, body = Problem, content_type = "application/problem+json", description = "Expired, canceled, failed or out of attempts"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "Wrong code (attempts_left)"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
     ),
     security(("bearer" = []))
 )]
@@ -157,12 +160,12 @@ async fn check_verification(
     post, path = "/v1/verifications/{id}/resend", tag = "verifications",
     params(("id" = String, Path, description = "Verification id")),
     responses(
-        (status = 202, body = openapi::Verification, description = "A new call with a new code"),
-        (status = 401, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 410, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, body = openapi::Problem, content_type = "application/problem+json", description = "Before resend_after, or a cap (Retry-After)"),
+        (status = 202, body = Verification, description = "A new call with a new code"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 410, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Before resend_after, or a cap (Retry-After)"),
     ),
     security(("bearer" = []))
 )]
@@ -180,10 +183,10 @@ async fn resend_verification(
     params(("id" = String, Path, description = "Verification id")),
     responses(
         (status = 204, description = "Canceled (or already over)"),
-        (status = 401, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, body = openapi::Problem, content_type = "application/problem+json", description = "Already approved"),
-        (status = 429, body = openapi::Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Already approved"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
     ),
     security(("bearer" = []))
 )]
@@ -198,14 +201,14 @@ async fn cancel_verification(
 
 #[utoipa::path(
     post, path = "/v1/tokens/introspect", tag = "tokens",
-    request_body = openapi::IntrospectRequest,
+    request_body = IntrospectRequest,
     responses(
-        (status = 200, body = openapi::IntrospectResponse),
-        (status = 400, body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, body = openapi::Problem, content_type = "application/problem+json", description = "Not a secret key"),
-        (status = 413, body = openapi::Problem, content_type = "application/problem+json", description = "Body too large"),
-        (status = 415, body = openapi::Problem, content_type = "application/problem+json", description = "Not application/json"),
-        (status = 429, body = openapi::Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 200, body = IntrospectResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "Not a secret key"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
     ),
     security(("bearer" = []))
 )]
@@ -281,7 +284,7 @@ fn call_json(call: &crate::telephony::record::PlacedCall) -> serde_json::Value {
 
 #[utoipa::path(
     get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Serving; the database answers"), (status = 503, body = openapi::Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "Serving; the database answers"), (status = 503, body = Problem, content_type = "application/problem+json"))
 )]
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     state.store.ping().await?;
