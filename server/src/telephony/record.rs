@@ -115,8 +115,6 @@ pub enum Script {
     Deliver,
     /// Ringing, then failed with this reason.
     Fail(String),
-    /// Nothing for this long, then failed with `timeout`.
-    Silent(Duration),
     /// Nothing for this long, then failed with this reason: a provider
     /// whose outcome comes late.
     FailAfter(Duration, String),
@@ -188,12 +186,6 @@ impl Telephony for ScriptedTelephony {
                 Script::FailAfter(wait, reason) => {
                     tokio::time::sleep(wait).await;
                     let _ = progress.send(CallProgress::Failed { reason });
-                }
-                Script::Silent(wait) => {
-                    tokio::time::sleep(wait).await;
-                    let _ = progress.send(CallProgress::Failed {
-                        reason: "timeout".into(),
-                    });
                 }
             }
         })
