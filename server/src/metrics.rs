@@ -23,7 +23,8 @@ pub struct Metrics {
     pub approved: Counter,
     /// Calls that failed, by reason.
     pub failed: Family<Labels, Counter>,
-    /// Checks by result (`approved`, `wrong_code`, `expired`, …).
+    /// Checks by result: `approved`, or the problem type of the refusal
+    /// (`wrong-code`, `expired`, …).
     pub checks: Family<Labels, Counter>,
     /// Seconds a check takes, storage included.
     pub check_seconds: Histogram,

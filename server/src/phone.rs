@@ -23,9 +23,10 @@ pub struct Destination {
 /// Why a destination was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestinationError {
-    /// Not a valid number (400).
+    /// Not a valid number; says why.
     Invalid(String),
-    /// A valid number the server will not call (403).
+    /// A valid number the server will not call (number type, allow-list);
+    /// says why.
     NotAllowed(String),
 }
 

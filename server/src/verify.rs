@@ -1,19 +1,22 @@
 //! The verification rules: create, read, check, resend, cancel, and token
-//! introspection. HTTP-free; `api` maps these onto routes.
+//! introspection. HTTP-free: a refusal is a [`VerifyError`], which `api`
+//! maps onto status codes and problem types.
+
+mod error;
+
+pub use error::{Limit, Mismatch, VerifyError};
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use motp_core::protocol::{
     CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, IntrospectResponse,
     Verification, VerificationStatus,
 };
 
-use crate::api::problem::ApiError;
 use crate::clock::{ceil_to_second, seconds_until, timestamp};
 use crate::keys::new_id;
 use crate::limits::resend_cooldown_secs;
-use crate::phone::{self, DestinationError};
+use crate::phone;
 use crate::state::AppState;
 use crate::storage::{CallRefused, Recode, StateChange, VerificationRow};
 use crate::tokens::Claims;
@@ -48,22 +51,25 @@ fn effective_status(row: &VerificationRow, now: i64) -> VerificationStatus {
 }
 
 /// Counts a call start against the app's limit.
-fn limit_app(state: &AppState, app_id: &str) -> Result<(), ApiError> {
+fn limit_app(state: &AppState, app_id: &str) -> Result<(), VerifyError> {
     state
         .app_limiter
         .check(app_id.to_string(), state.now())
         .map_err(|wait_ms| {
             state.metrics.limited("app");
-            ApiError::rate_limited(seconds_until(0, wait_ms), "too many calls for this app")
+            VerifyError::RateLimited {
+                limit: Limit::App,
+                retry_after_secs: seconds_until(0, wait_ms),
+            }
         })
 }
 
-fn capped(state: &AppState, now: i64, retry_at: i64) -> ApiError {
+fn capped(state: &AppState, now: i64, retry_at: i64) -> VerifyError {
     state.metrics.limited("destination");
-    ApiError::rate_limited(
-        seconds_until(now, retry_at),
-        "too many calls to this number; try again later",
-    )
+    VerifyError::RateLimited {
+        limit: Limit::Destination,
+        retry_after_secs: seconds_until(now, retry_at),
+    }
 }
 
 /// `POST /v1/verifications`.
@@ -71,21 +77,17 @@ pub async fn create(
     state: &Arc<AppState>,
     app_id: &str,
     request: CreateVerificationRequest,
-) -> Result<Verification, ApiError> {
+) -> Result<Verification, VerifyError> {
     let destination = phone::check_destination(
         &request.phone_number,
         request.country.as_deref(),
         &state.config.limits.allowed_countries,
-    )
-    .map_err(|e| match e {
-        DestinationError::Invalid(m) => ApiError::invalid_phone_number(m),
-        DestinationError::NotAllowed(m) => ApiError::destination_not_allowed(m),
-    })?;
+    )?;
     limit_app(state, app_id)?;
 
     let drawn = state.codes.draw().map_err(|error| {
         tracing::error!(%error, "the OS random number generator failed");
-        ApiError::unavailable()
+        VerifyError::NoRandomness
     })?;
     let range = &state.codes.ranges()[drawn.range];
     let now = state.now();
@@ -118,7 +120,7 @@ pub async fn create(
     match state.store.create(&row, state.caps(), now).await? {
         Ok(()) => {}
         Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
-        Err(CallRefused::Conflict) => return Err(ApiError::unavailable()),
+        Err(CallRefused::Conflict) => return Err(VerifyError::Contended),
     }
     state.metrics.created.inc();
     tracing::info!(
@@ -146,7 +148,7 @@ async fn load(
     app_id: &str,
     id: &str,
     attempt: usize,
-) -> Result<VerificationRow, ApiError> {
+) -> Result<VerificationRow, VerifyError> {
     let row = if attempt == 0 {
         state.store.get(id).await?
     } else {
@@ -154,32 +156,31 @@ async fn load(
     };
     match row {
         Some(row) if row.app_id == app_id => Ok(row),
-        _ => Err(ApiError::not_found("no such verification")),
+        _ => Err(VerifyError::NotFound),
     }
 }
 
 /// `GET /v1/verifications/{id}`.
-pub async fn get(state: &AppState, app_id: &str, id: &str) -> Result<Verification, ApiError> {
+pub async fn get(state: &AppState, app_id: &str, id: &str) -> Result<Verification, VerifyError> {
     let row = load(state, app_id, id, 0).await?;
     Ok(view(&row, state.now()))
 }
 
 /// The refusal for a verification that can no longer be checked or resent.
-fn settled(row: &VerificationRow) -> ApiError {
+fn settled(row: &VerificationRow) -> VerifyError {
     match row.status {
-        VerificationStatus::Approved => ApiError::already_used(),
-        VerificationStatus::Canceled => ApiError::expired("the verification was canceled"),
-        VerificationStatus::Failed => ApiError::expired(format!(
-            "the call failed ({}); start a new verification",
-            row.failure_reason.as_deref().unwrap_or("unknown")
-        )),
-        _ if row.attempts_left == 0 => ApiError::attempts_exhausted(),
-        _ => ApiError::expired("the verification expired"),
+        VerificationStatus::Approved => VerifyError::AlreadyApproved,
+        VerificationStatus::Canceled => VerifyError::Canceled,
+        VerificationStatus::Failed => VerifyError::CallFailed {
+            reason: row.failure_reason.clone(),
+        },
+        _ if row.attempts_left == 0 => VerifyError::AttemptsExhausted,
+        _ => VerifyError::Expired,
     }
 }
 
-/// Marks `row` expired (TTL over) and answers 410.
-async fn expire(state: &AppState, row: &VerificationRow) -> Result<ApiError, ApiError> {
+/// Marks `row` expired (TTL over); returns the refusal to answer with.
+async fn expire(state: &AppState, row: &VerificationRow) -> Result<VerifyError, VerifyError> {
     let change = StateChange {
         status: VerificationStatus::Expired,
         attempts_left: row.attempts_left,
@@ -188,7 +189,7 @@ async fn expire(state: &AppState, row: &VerificationRow) -> Result<ApiError, Api
     // A lost race is fine: whoever won also saw the TTL over, or approved
     // in time; either way re-reading decides.
     let _ = state.store.change_state(row, change).await?;
-    Ok(ApiError::expired("the verification expired"))
+    Ok(VerifyError::Expired)
 }
 
 /// `POST /v1/verifications/{id}/check`.
@@ -197,41 +198,16 @@ pub async fn check(
     app_id: &str,
     id: &str,
     request: CheckRequest,
-) -> Result<CheckResponse, ApiError> {
-    let started = Instant::now();
-    let result = check_inner(state, app_id, id, request).await;
-    state
-        .metrics
-        .check_seconds
-        .observe(started.elapsed().as_secs_f64());
-    state.metrics.check(match &result {
-        Ok(_) => "approved",
-        Err(e) => e.slug,
-    });
-    result
-}
-
-async fn check_inner(
-    state: &AppState,
-    app_id: &str,
-    id: &str,
-    request: CheckRequest,
-) -> Result<CheckResponse, ApiError> {
+) -> Result<CheckResponse, VerifyError> {
     if let Some(c) = request.home_country.as_deref() {
         if !crate::caller_id::is_known_country(c) {
-            return Err(ApiError::invalid_request(
-                "home_country must be an ISO 3166 alpha-2 code",
-            ));
+            return Err(VerifyError::UnknownHomeCountry);
         }
     }
     let candidate = match (&request.code, &request.caller_id) {
         (Some(code), None) => Candidate::Code(code.trim().to_string()),
         (None, Some(caller_id)) => Candidate::CallerId(caller_id.clone()),
-        _ => {
-            return Err(ApiError::invalid_request(
-                "send exactly one of code or caller_id",
-            ))
-        }
+        _ => return Err(VerifyError::NeedsCodeOrCallerId),
     };
     for attempt in 0..MAX_RACES {
         let row = load(state, app_id, id, attempt).await?;
@@ -249,10 +225,12 @@ async fn check_inner(
                 if code.len() != usize::from(row.code_length)
                     || !code.bytes().all(|b| b.is_ascii_digit())
                 {
-                    return Err(ApiError::wrong_code(
-                        row.attempts_left,
-                        format!("the code has {} digits", row.code_length),
-                    ));
+                    return Err(VerifyError::WrongCode {
+                        attempts_left: row.attempts_left,
+                        mismatch: Mismatch::Malformed {
+                            digits: row.code_length,
+                        },
+                    });
                 }
                 code.clone()
             }
@@ -267,10 +245,10 @@ async fn check_inner(
                 {
                     Ok(code) => code,
                     Err(reason) => {
-                        return Err(ApiError::wrong_code(
-                            row.attempts_left,
-                            format!("caller_id does not fit the caller range: {reason}"),
-                        ))
+                        return Err(VerifyError::WrongCode {
+                            attempts_left: row.attempts_left,
+                            mismatch: Mismatch::CallerIdMisfit(reason),
+                        })
                     }
                 }
             }
@@ -318,12 +296,15 @@ async fn check_inner(
         }
         tracing::info!(verification = %row.id, attempts_left = left, "wrong code");
         return Err(if left == 0 {
-            ApiError::attempts_exhausted()
+            VerifyError::AttemptsExhausted
         } else {
-            ApiError::wrong_code(left, "the code does not match")
+            VerifyError::WrongCode {
+                attempts_left: left,
+                mismatch: Mismatch::NotTheCode,
+            }
         });
     }
-    Err(ApiError::unavailable())
+    Err(VerifyError::Contended)
 }
 
 enum Candidate {
@@ -336,7 +317,7 @@ pub async fn resend(
     state: &Arc<AppState>,
     app_id: &str,
     id: &str,
-) -> Result<Verification, ApiError> {
+) -> Result<Verification, VerifyError> {
     for attempt in 0..MAX_RACES {
         let row = load(state, app_id, id, attempt).await?;
         let now = state.now();
@@ -348,15 +329,15 @@ pub async fn resend(
         }
         if now < row.resend_after {
             state.metrics.limited("resend");
-            return Err(ApiError::rate_limited(
-                seconds_until(now, row.resend_after),
-                "resend is not allowed yet; see resend_after",
-            ));
+            return Err(VerifyError::RateLimited {
+                limit: Limit::Resend,
+                retry_after_secs: seconds_until(now, row.resend_after),
+            });
         }
         limit_app(state, app_id)?;
         let drawn = state.codes.draw().map_err(|error| {
             tracing::error!(%error, "the OS random number generator failed");
-            ApiError::unavailable()
+            VerifyError::NoRandomness
         })?;
         let range = &state.codes.ranges()[drawn.range];
         let codes = &state.config.codes;
@@ -391,16 +372,16 @@ pub async fn resend(
         );
         return Ok(view(&updated, now));
     }
-    Err(ApiError::unavailable())
+    Err(VerifyError::Contended)
 }
 
 /// `DELETE /v1/verifications/{id}`: idempotent; an approved verification
-/// cannot be canceled (409).
-pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), ApiError> {
+/// cannot be canceled ([`VerifyError::AlreadyApproved`]).
+pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), VerifyError> {
     for attempt in 0..MAX_RACES {
         let row = load(state, app_id, id, attempt).await?;
         match row.status {
-            VerificationStatus::Approved => return Err(ApiError::already_used()),
+            VerificationStatus::Approved => return Err(VerifyError::AlreadyApproved),
             s if s.is_final() => return Ok(()),
             _ => {}
         }
@@ -414,7 +395,7 @@ pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), ApiE
             return Ok(());
         }
     }
-    Err(ApiError::unavailable())
+    Err(VerifyError::Contended)
 }
 
 /// `POST /v1/tokens/introspect`: whether `token` is a live approval token

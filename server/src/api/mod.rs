@@ -5,6 +5,7 @@ pub mod extract;
 pub mod problem;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_TYPE;
@@ -153,7 +154,21 @@ async fn check_verification(
     IdPath(id): IdPath,
     ApiJson(request): ApiJson<CheckRequest>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(verify::check(&state, &key.app_id, &id, request).await?).into_response())
+    let started = Instant::now();
+    let checked = verify::check(&state, &key.app_id, &id, request)
+        .await
+        .map_err(ApiError::from);
+    state
+        .metrics
+        .check_seconds
+        .observe(started.elapsed().as_secs_f64());
+    // Counted by the problem type the client is answered with, so the
+    // figures read like the API's own vocabulary (`wrong-code`, `expired`).
+    state.metrics.check(match &checked {
+        Ok(_) => "approved",
+        Err(e) => e.slug,
+    });
+    Ok(Json(checked?).into_response())
 }
 
 #[utoipa::path(

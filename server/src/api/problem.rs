@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use motp_core::protocol::{problem_types as pt, Problem, PROBLEM_JSON};
 
 use crate::storage::StoreError;
+use crate::verify::VerifyError;
 
 /// An error answer of the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +193,33 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The one place where the rules' refusals become HTTP: status, problem
+/// type and title here; the detail is the refusal's own sentence.
+impl From<VerifyError> for ApiError {
+    fn from(error: VerifyError) -> Self {
+        let detail = error.to_string();
+        match error {
+            VerifyError::UnknownHomeCountry | VerifyError::NeedsCodeOrCallerId => {
+                Self::invalid_request(detail)
+            }
+            VerifyError::InvalidPhoneNumber(_) => Self::invalid_phone_number(detail),
+            VerifyError::DestinationNotAllowed(_) => Self::destination_not_allowed(detail),
+            VerifyError::RateLimited {
+                retry_after_secs, ..
+            } => Self::rate_limited(retry_after_secs, detail),
+            VerifyError::NotFound => Self::not_found(detail),
+            VerifyError::AlreadyApproved => Self::already_used(),
+            VerifyError::Canceled | VerifyError::CallFailed { .. } | VerifyError::Expired => {
+                Self::expired(detail)
+            }
+            VerifyError::AttemptsExhausted => Self::attempts_exhausted(),
+            VerifyError::WrongCode { attempts_left, .. } => Self::wrong_code(attempts_left, detail),
+            VerifyError::Storage(error) => error.into(),
+            VerifyError::Contended | VerifyError::NoRandomness => Self::unavailable(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.problem()).expect("a problem always serialises");
@@ -202,5 +230,114 @@ impl IntoResponse for ApiError {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{Limit, Mismatch};
+
+    /// Each refusal of the rules, beside the answer the API gave for it
+    /// before the rules had an error type of their own.
+    #[test]
+    fn refusals_keep_their_wire_answers() {
+        let cases = [
+            (
+                VerifyError::UnknownHomeCountry,
+                ApiError::invalid_request("home_country must be an ISO 3166 alpha-2 code"),
+            ),
+            (
+                VerifyError::NeedsCodeOrCallerId,
+                ApiError::invalid_request("send exactly one of code or caller_id"),
+            ),
+            (
+                VerifyError::InvalidPhoneNumber("phone_number is empty".into()),
+                ApiError::invalid_phone_number("phone_number is empty"),
+            ),
+            (
+                VerifyError::DestinationNotAllowed("premium rate".into()),
+                ApiError::destination_not_allowed("premium rate"),
+            ),
+            (
+                VerifyError::RateLimited {
+                    limit: Limit::App,
+                    retry_after_secs: 0,
+                },
+                ApiError::rate_limited(1, "too many calls for this app"),
+            ),
+            (
+                VerifyError::RateLimited {
+                    limit: Limit::Destination,
+                    retry_after_secs: 3600,
+                },
+                ApiError::rate_limited(3600, "too many calls to this number; try again later"),
+            ),
+            (
+                VerifyError::RateLimited {
+                    limit: Limit::Resend,
+                    retry_after_secs: 30,
+                },
+                ApiError::rate_limited(30, "resend is not allowed yet; see resend_after"),
+            ),
+            (
+                VerifyError::NotFound,
+                ApiError::not_found("no such verification"),
+            ),
+            (VerifyError::AlreadyApproved, ApiError::already_used()),
+            (
+                VerifyError::Canceled,
+                ApiError::expired("the verification was canceled"),
+            ),
+            (
+                VerifyError::CallFailed {
+                    reason: Some("busy".into()),
+                },
+                ApiError::expired("the call failed (busy); start a new verification"),
+            ),
+            (
+                VerifyError::CallFailed { reason: None },
+                ApiError::expired("the call failed (unknown); start a new verification"),
+            ),
+            (
+                VerifyError::Expired,
+                ApiError::expired("the verification expired"),
+            ),
+            (
+                VerifyError::AttemptsExhausted,
+                ApiError::attempts_exhausted(),
+            ),
+            (
+                VerifyError::WrongCode {
+                    attempts_left: 5,
+                    mismatch: Mismatch::Malformed { digits: 4 },
+                },
+                ApiError::wrong_code(5, "the code has 4 digits"),
+            ),
+            (
+                VerifyError::WrongCode {
+                    attempts_left: 5,
+                    mismatch: Mismatch::CallerIdMisfit("wrong_prefix"),
+                },
+                ApiError::wrong_code(5, "caller_id does not fit the caller range: wrong_prefix"),
+            ),
+            (
+                VerifyError::WrongCode {
+                    attempts_left: 2,
+                    mismatch: Mismatch::NotTheCode,
+                },
+                ApiError::wrong_code(2, "the code does not match"),
+            ),
+            (
+                VerifyError::Storage(StoreError::UnsupportedUrl),
+                ApiError::unavailable(),
+            ),
+            (VerifyError::Contended, ApiError::unavailable()),
+            (VerifyError::NoRandomness, ApiError::unavailable()),
+        ];
+        for (refusal, answer) in cases {
+            let shown = format!("{refusal:?}");
+            assert_eq!(ApiError::from(refusal), answer, "{shown}");
+        }
     }
 }
