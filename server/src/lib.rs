@@ -22,7 +22,6 @@ pub mod handset;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
-pub mod openapi;
 pub mod phone;
 pub mod server;
 pub mod state;

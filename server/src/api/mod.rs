@@ -2,6 +2,7 @@
 //! verification rules onto the protocol's status codes.
 
 pub mod extract;
+pub mod openapi;
 pub mod problem;
 
 use std::sync::Arc;
@@ -19,9 +20,9 @@ use motp_core::protocol::{
     Problem, Verification,
 };
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi as _;
 
 use crate::clock::seconds_until;
-use crate::openapi;
 use crate::state::AppState;
 use crate::verify;
 use extract::{client_ip, ApiJson, AppKey, BodyLimit, IdPath, SecretKey};
@@ -327,7 +328,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     responses((status = 200, description = "This document"))
 )]
 async fn openapi_document() -> Response {
-    Json(openapi::document()).into_response()
+    Json(openapi::document(Paths::openapi())).into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -353,3 +354,29 @@ async fn method_not_allowed() -> ApiError {
     openapi_document
 ))]
 pub struct Paths;
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::{openapi, Paths};
+
+    #[test]
+    fn every_route_is_documented() {
+        let doc = serde_json::to_value(openapi::document(Paths::openapi())).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for path in [
+            "/v1/verifications",
+            "/v1/verifications/{id}",
+            "/v1/verifications/{id}/check",
+            "/v1/verifications/{id}/resend",
+            "/v1/tokens/introspect",
+            "/v1/keys",
+            "/healthz",
+            "/metrics",
+            "/v1/openapi.json",
+        ] {
+            assert!(paths.contains_key(path), "{path}");
+        }
+    }
+}
