@@ -18,7 +18,6 @@ pub mod cli;
 pub mod clock;
 pub mod codes;
 pub mod config;
-pub mod handset;
 pub mod keys;
 pub mod limits;
 pub mod metrics;

@@ -4,9 +4,9 @@
 //! The demo starts, in this process:
 //! - the mOTP server on a free port, with an SQLite database in a fresh
 //!   temporary directory (removed at the end) and the real SIP provider;
-//! - the loopback handset ([`crate::handset`]): a SIP phone that rings and
-//!   is never picked up, and reports each caller number the way Android's
-//!   phone-state broadcast does;
+//! - the loopback handset ([`crate::telephony::loopback_phone`]): a SIP
+//!   phone that rings and is never picked up, and reports each caller
+//!   number the way Android's phone-state broadcast does;
 //! - a SIP tap between the two ([`tap`]), so the timeline shows the real
 //!   messages on the wire.
 //!
@@ -56,8 +56,8 @@ use self::tap::{Seen, SipTap};
 use self::timeline::{format_ms, median, Actor, Timeline};
 use crate::cli::keys::create_app_keys;
 use crate::config::{CallerRange, Config, LogConfig, ProviderKind};
-use crate::handset::{Handset, IncomingCall};
 use crate::server::{Overrides, RunningServer};
+use crate::telephony::loopback_phone::{IncomingCall, LoopbackPhone};
 use crate::telephony::sip::SipConfig;
 use crate::tokens::Claims;
 
@@ -178,7 +178,7 @@ struct Demo {
 async fn demo(args: &DemoArgs, typing: Typing) -> Result<(), Failure> {
     let ring = Duration::from_secs_f64(args.ring_secs);
     let dir = TempDir::create().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let (handset, calls) = Handset::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+    let (handset, calls) = LoopbackPhone::start(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .map_err(|e| format!("cannot start the loopback handset on 127.0.0.1: {e}"))?;
     let (tap, wire) = SipTap::start(handset.addr())
@@ -239,7 +239,7 @@ async fn verify_twice(
     args: &DemoArgs,
     typing: Typing,
     server: &RunningServer,
-    handset: &Handset,
+    handset: &LoopbackPhone,
     database: &Path,
     phone: &mut Phone,
 ) -> Result<(), Failure> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub mod log;
+pub mod loopback_phone;
 pub mod record;
 pub mod sip;
 

@@ -29,7 +29,8 @@
 //! harder to reason about where a bug costs money (calls that are never
 //! canceled get answered and billed). So: a small UAC whose every line is
 //! ours, tested against SIPp (an independent, widely used SIP
-//! implementation) and against the loopback handset.
+//! implementation) and against the loopback phone
+//! ([`crate::telephony::loopback_phone`]).
 //!
 //! # One UDP socket per call
 //!

@@ -1,5 +1,6 @@
-//! The loopback handset: a SIP "phone" on 127.0.0.1 for `motp demo`, the
-//! end-to-end tests and anyone trying mOTP without a SIP trunk.
+//! The loopback phone: a simulated SIP handset on 127.0.0.1 for
+//! `motp demo`, the end-to-end tests and anyone trying mOTP without a SIP
+//! trunk.
 //!
 //! It behaves like a phone that rings and is never picked up: every INVITE
 //! gets `100 Trying` and `180 Ringing`, never `200 OK`; a CANCEL gets `200`
@@ -12,12 +13,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use motp_server::handset::Handset;
+//! use motp_server::telephony::loopback_phone::LoopbackPhone;
 //! use motp_server::telephony::sip::SipTelephony;
 //!
-//! let (handset, mut calls) = Handset::start("127.0.0.1:0".parse().unwrap()).await?;
-//! // Give the server (or a test) a SIP provider that dials the handset.
-//! let telephony = SipTelephony::new(handset.sip_config()).expect("a valid config");
+//! let (phone, mut calls) = LoopbackPhone::start("127.0.0.1:0".parse().unwrap()).await?;
+//! // Give the server (or a test) a SIP provider that dials the phone.
+//! let telephony = SipTelephony::new(phone.sip_config()).expect("a valid config");
 //! // … a verification places its flash call through `telephony` …
 //! if let Some(call) = calls.recv().await {
 //!     // What the Android shell passes to `on_incoming_call`.
@@ -55,9 +56,9 @@ pub struct IncomingCall {
     pub observed_at: SystemTime,
 }
 
-/// A running loopback handset. Stops when dropped.
+/// A running loopback phone. Stops when dropped.
 #[derive(Debug)]
-pub struct Handset {
+pub struct LoopbackPhone {
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -71,7 +72,7 @@ const T1: Duration = Duration::from_millis(500);
 /// Retransmissions of a 487 before giving up on the ACK (timer H ≈ 64·T1).
 const MAX_RETRANSMISSIONS: u32 = 7;
 
-impl Handset {
+impl LoopbackPhone {
     /// Binds `bind` (use `127.0.0.1:0` for a free port) and starts
     /// answering. Every incoming call is sent to the returned receiver.
     pub async fn start(
@@ -89,7 +90,7 @@ impl Handset {
         self.addr
     }
 
-    /// A SIP provider configuration that calls this handset over loopback.
+    /// A SIP provider configuration that calls this phone over loopback.
     pub fn sip_config(&self) -> SipConfig {
         SipConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -98,13 +99,13 @@ impl Handset {
     }
 }
 
-impl Drop for Handset {
+impl Drop for LoopbackPhone {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-/// One call the handset has seen.
+/// One call the phone has seen.
 struct Call {
     started: Instant,
     to_tag: String,
@@ -133,7 +134,7 @@ async fn serve(socket: UdpSocket, calls_tx: mpsc::UnboundedSender<IncomingCall>)
                 let Ok((n, peer)) = received else { continue };
                 let Ok(request) = Message::parse(&buf[..n]) else { continue };
                 if request.method().is_none() {
-                    continue; // responses: the handset sends no requests
+                    continue; // responses: the phone sends no requests
                 }
                 serial += 1;
                 handle(&socket, &mut calls, &calls_tx, request, peer, serial).await;

@@ -1,9 +1,9 @@
-//! The SIP provider against the loopback handset: a whole flash call over
+//! The SIP provider against the loopback phone: a whole flash call over
 //! 127.0.0.1 with no external tools.
 
 use std::time::{Duration, SystemTime};
 
-use motp_server::handset::Handset;
+use motp_server::telephony::loopback_phone::LoopbackPhone;
 use motp_server::telephony::sip::SipTelephony;
 use motp_server::telephony::{CallProgress, FlashCall, Telephony};
 use tokio::sync::mpsc;
@@ -32,10 +32,10 @@ async fn place(telephony: &SipTelephony, call: FlashCall) -> Vec<CallProgress> {
 
 #[tokio::test]
 async fn flash_call_over_loopback_reports_the_exact_caller_and_delivered() {
-    let (handset, mut incoming) = Handset::start("127.0.0.1:0".parse().unwrap())
+    let (phone, mut incoming) = LoopbackPhone::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let mut config = handset.sip_config();
+    let mut config = phone.sip_config();
     config.t1_ms = 50;
     let telephony = SipTelephony::new(config).unwrap();
     let before = SystemTime::now();
@@ -43,18 +43,18 @@ async fn flash_call_over_loopback_reports_the_exact_caller_and_delivered() {
     let events = place(&telephony, flash_call("+442079460123")).await;
 
     assert_eq!(events, vec![CallProgress::Ringing, CallProgress::Delivered]);
-    let call = incoming.try_recv().expect("the handset saw the call");
+    let call = incoming.try_recv().expect("the phone saw the call");
     assert_eq!(call.number, "+442079460123");
     assert!(call.observed_at >= before && call.observed_at <= SystemTime::now());
     assert!(incoming.try_recv().is_err(), "one INVITE, one report");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_calls_each_reach_the_handset_with_their_own_number() {
-    let (handset, mut incoming) = Handset::start("127.0.0.1:0".parse().unwrap())
+async fn concurrent_calls_each_reach_the_phone_with_their_own_number() {
+    let (phone, mut incoming) = LoopbackPhone::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let mut config = handset.sip_config();
+    let mut config = phone.sip_config();
     config.t1_ms = 50;
     let telephony = std::sync::Arc::new(SipTelephony::new(config).unwrap());
     let callers: Vec<String> = (0..25).map(|i| format!("+4420794601{i:02}")).collect();
@@ -81,10 +81,10 @@ async fn concurrent_calls_each_reach_the_handset_with_their_own_number() {
 
 #[tokio::test]
 async fn invalid_numbers_fail_before_anything_is_sent() {
-    let (handset, mut incoming) = Handset::start("127.0.0.1:0".parse().unwrap())
+    let (phone, mut incoming) = LoopbackPhone::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let telephony = SipTelephony::new(handset.sip_config()).unwrap();
+    let telephony = SipTelephony::new(phone.sip_config()).unwrap();
     let events = place(&telephony, flash_call("+44 20\r\nX-Evil: 1")).await;
     assert_eq!(
         events,
