@@ -33,33 +33,59 @@
 //! Every wait is bounded ([`STEP_TIMEOUT`], plus the ring time where the
 //! call must end); failures end the demo with one line on stderr and exit
 //! code 1.
+//!
+//! This file is the walk-through. What it uses is beside it, a file per
+//! part: the phone's side as the demo watches it (`phone_watch`, `tap`),
+//! the SDK's states (`sdk_states`), the timeline (`timeline`), the typed
+//! code (`code_entry`), the app's backend (`backend`), the results
+//! (`outcome`, `stats`, `token`), how numbers and times are shown
+//! (`number_display`, `time_text`), bounded waits (`deadline`) and the
+//! scratch directory (`temp_dir`).
 
+mod backend;
+mod code_entry;
+mod deadline;
+mod number_display;
+mod outcome;
+mod phone_watch;
+mod sdk_states;
+mod stats;
 mod tap;
+mod temp_dir;
+mod time_text;
 mod timeline;
+mod token;
 
-use std::future::Future;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use clap::Args;
 use motp_core::driver::{ClientConfig, MotpClient, StateListener, VerificationHandle};
 use motp_core::machine::{CallMatch, ManualEntryReason, VerificationState};
-use motp_core::{CallerIdMatcher, CallerPattern, MotpError};
-use tokio::sync::{mpsc, oneshot, watch};
+use motp_core::{CallerIdMatcher, CallerPattern};
 
-use self::tap::{Seen, SipTap};
-use self::timeline::{format_ms, median, Actor, Timeline};
+use self::backend::AppBackend;
+use self::code_entry::{type_code, Typing};
+pub use self::deadline::STEP_TIMEOUT;
+use self::deadline::{within, Failure};
+use self::number_display::{display_number, display_prefix, last_digits};
+use self::outcome::Outcome;
+use self::phone_watch::PhoneWatch;
+use self::sdk_states::{describe, StateRecorder};
+use self::stats::print_statistics;
+use self::tap::SipTap;
+use self::temp_dir::TempDir;
+use self::time_text::format_ms;
+use self::timeline::{Actor, Timeline};
+use self::token::print_token;
 use crate::cli::keys::create_app_keys;
 use crate::config::{CallerRange, Config, LogConfig, ProviderKind};
 use crate::server::{Overrides, RunningServer};
-use crate::telephony::loopback_phone::{IncomingCall, LoopbackPhone};
+use crate::telephony::loopback_phone::LoopbackPhone;
 use crate::telephony::sip::SipConfig;
-use crate::tokens::Claims;
 
 /// The demo's caller range: `+44 20 7946 0xxx`, which Ofcom reserves for
 /// drama (TV, films, demos). Calls present numbers of this range; since it
@@ -78,11 +104,6 @@ pub const DEMO_CODE_LENGTH: u8 = 3;
 pub const DEMO_DESTINATION: &str = "+447400123456";
 /// The handset's home country.
 const HOME_COUNTRY: &str = "GB";
-/// The longest any single step may take (server start, a request, the call
-/// reaching the handset, a check).
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a person may take to type the code (interactive mode).
-const TYPING_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Arguments of `motp demo`.
 #[derive(Debug, Args)]
@@ -110,18 +131,6 @@ fn parse_ring_secs(text: &str) -> Result<f64, String> {
         _ => Err("expected seconds from 0 to 30, e.g. 1 or 0.5".into()),
     }
 }
-
-/// Where the iOS-way code comes from.
-#[derive(Debug, Clone, Copy)]
-enum Typing {
-    /// A person types it at the terminal.
-    Terminal,
-    /// Read from the handset, for the reason given.
-    Auto(&'static str),
-}
-
-/// A failed step, said in one line.
-type Failure = String;
 
 /// Runs `motp demo`; returns the process exit code.
 pub fn run(args: DemoArgs) -> i32 {
@@ -166,9 +175,7 @@ pub fn run(args: DemoArgs) -> i32 {
 /// Everything the verifications share.
 struct Demo {
     client: MotpClient,
-    http: reqwest::Client,
-    server_url: String,
-    secret_key: String,
+    backend: AppBackend,
     app_id: String,
     matcher: CallerIdMatcher,
     shown_prefix: String,
@@ -194,11 +201,7 @@ async fn demo(args: &DemoArgs, typing: Typing) -> Result<(), Failure> {
     .await?
     .map_err(|e| format!("cannot start the server: {e}"))?;
 
-    let mut phone = Phone {
-        calls,
-        wire,
-        call_id: None,
-    };
+    let mut phone = PhoneWatch::new(calls, wire);
     let result = verify_twice(args, typing, &server, &handset, &database, &mut phone).await;
     // Bounded: a keep-alive connection must not hold the demo open.
     let _ = tokio::time::timeout(Duration::from_secs(5), server.stop()).await;
@@ -241,7 +244,7 @@ async fn verify_twice(
     server: &RunningServer,
     handset: &LoopbackPhone,
     database: &Path,
-    phone: &mut Phone,
+    phone: &mut PhoneWatch,
 ) -> Result<(), Failure> {
     let keys = within(
         STEP_TIMEOUT,
@@ -264,12 +267,7 @@ async fn verify_twice(
         .map_err(|e| format!("cannot build the caller-ID matcher: {e}"))?;
     let demo = Demo {
         client,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| format!("cannot create an HTTP client: {e}"))?,
-        server_url: server.url(),
-        secret_key: keys.secret_key.clone(),
+        backend: AppBackend::new(server.url(), keys.secret_key.clone())?,
         app_id: keys.app_id.clone(),
         matcher,
         shown_prefix: display_prefix(DEMO_PREFIX, DEMO_CODE_LENGTH),
@@ -312,7 +310,7 @@ async fn verify_twice(
         if run == 1 {
             print!("{}", outcome.timeline.render("  "));
             println!("  {}", outcome.approval_sentence(demo.ring));
-            print_token(&demo, &outcome)?;
+            print_token(&outcome.token, &demo.app_id, &outcome.introspection)?;
         } else {
             println!(
                 "  run {run:>3}: request → approval {} ms, → CANCEL {} ms, → hang-up {} ms",
@@ -333,7 +331,7 @@ async fn verify_twice(
         .await
         .map_err(|e| format!("iOS-way verification: {e}"))?;
     print!("{}", outcome.timeline.render("  "));
-    print_token(&demo, &outcome)?;
+    print_token(&outcome.token, &demo.app_id, &outcome.introspection)?;
 
     println!();
     println!(
@@ -343,219 +341,9 @@ async fn verify_twice(
     Ok(())
 }
 
-/// What one verification came to.
-struct Outcome {
-    timeline: Arc<Timeline>,
-    token: String,
-    /// The server's introspection answer for `token`.
-    introspection: serde_json::Value,
-    /// From the request to the token.
-    approval: Duration,
-    /// From the request to the CANCEL on the wire (when seen).
-    cancel: Option<Duration>,
-    /// From the request to the ACK that ends the call.
-    hangup: Duration,
-}
-
-impl Outcome {
-    /// Request → approval with the ring time taken out when it is in it
-    /// (it is not when the token came before the CANCEL, as on Android,
-    /// where the number is read at the first ring).
-    fn approval_without_ring(&self, ring: Duration) -> Duration {
-        match self.cancel {
-            Some(cancel) if self.approval > cancel => self.approval.saturating_sub(ring),
-            _ => self.approval,
-        }
-    }
-
-    fn approval_sentence(&self, ring: Duration) -> String {
-        let ms = format_ms(self.approval);
-        match self.cancel {
-            Some(cancel) if self.approval < cancel => format!(
-                "request → approval: {ms} ms, while the phone was still ringing: the number \
-                 is read at the first ring, so the {} s ring time is not in it.",
-                ring.as_secs_f64()
-            ),
-            _ => format!(
-                "request → approval: {ms} ms ({} ms without the ring time).",
-                format_ms(self.approval_without_ring(ring))
-            ),
-        }
-    }
-}
-
-/// The handset's reports and the SIP tap's, shared by the runs.
-struct Phone {
-    calls: mpsc::UnboundedReceiver<IncomingCall>,
-    wire: mpsc::UnboundedReceiver<Seen>,
-    /// The Call-ID of this verification's call, once its INVITE passed.
-    call_id: Option<String>,
-}
-
-impl Phone {
-    /// Forgets what an earlier verification left behind.
-    fn forget_earlier(&mut self) {
-        while self.calls.try_recv().is_ok() {}
-        while self.wire.try_recv().is_ok() {}
-        self.call_id = None;
-    }
-
-    /// Whether `seen` belongs to this verification's call (the first
-    /// INVITE after [`Phone::forget_earlier`] names it), so a straggler of
-    /// an earlier call can neither show up nor end a wait.
-    fn is_current(&mut self, seen: &Seen) -> bool {
-        if self.call_id.is_none() && seen.method.as_deref() == Some("INVITE") {
-            self.call_id = Some(seen.call_id.clone());
-        }
-        self.call_id.as_deref() == Some(seen.call_id.as_str())
-    }
-
-    /// Waits for the handset to ring, recording SIP messages meanwhile;
-    /// fails when the verification ends first or after `limit`.
-    async fn wait_for_call(
-        &mut self,
-        timeline: &Timeline,
-        states: &mut watch::Receiver<VerificationState>,
-        limit: Duration,
-    ) -> Result<IncomingCall, Failure> {
-        let deadline = tokio::time::sleep(limit);
-        tokio::pin!(deadline);
-        let mut watching = true;
-        loop {
-            tokio::select! {
-                Some(seen) = self.wire.recv() => {
-                    if self.is_current(&seen) {
-                        record_wire(timeline, &seen);
-                    }
-                }
-                call = self.calls.recv() => {
-                    return call.ok_or_else(|| "the handset stopped".to_string());
-                }
-                changed = states.changed(), if watching => {
-                    if changed.is_err() {
-                        watching = false; // the verification is gone; the deadline still holds
-                        continue;
-                    }
-                    let state = states.borrow_and_update().clone();
-                    if state.is_final() {
-                        return Err(format!(
-                            "the verification ended before the call arrived: {}",
-                            describe(&state)
-                        ));
-                    }
-                }
-                () = &mut deadline => {
-                    return Err(format!(
-                        "no call reached the handset within {} s",
-                        limit.as_secs_f64()
-                    ));
-                }
-            }
-        }
-    }
-
-    /// Waits for the ACK that ends the call (after the 487 that answers
-    /// the CANCEL); returns when the CANCEL and the ACK passed the tap.
-    async fn wait_for_hangup(
-        &mut self,
-        timeline: &Timeline,
-        limit: Duration,
-    ) -> Result<(Option<Instant>, Instant), Failure> {
-        let deadline = tokio::time::sleep(limit);
-        tokio::pin!(deadline);
-        let mut cancel = None;
-        loop {
-            tokio::select! {
-                seen = self.wire.recv() => {
-                    let Some(seen) = seen else {
-                        return Err("the SIP tap stopped".into());
-                    };
-                    if !self.is_current(&seen) {
-                        continue;
-                    }
-                    record_wire(timeline, &seen);
-                    match (seen.to_handset, seen.method.as_deref()) {
-                        (true, Some("CANCEL")) => cancel = cancel.or(Some(seen.at)),
-                        (true, Some("ACK")) => return Ok((cancel, seen.at)),
-                        _ => {}
-                    }
-                }
-                () = &mut deadline => {
-                    return Err(format!(
-                        "the call was not hung up within {} s",
-                        limit.as_secs_f64()
-                    ));
-                }
-            }
-        }
-    }
-}
-
-fn record_wire(timeline: &Timeline, seen: &Seen) {
-    let direction = if seen.to_handset {
-        "server → handset"
-    } else {
-        "handset → server"
-    };
-    let note = match seen.method.as_deref() {
-        Some("CANCEL") => ", the ring time is over",
-        Some("ACK") => ": the call is over, a missed call",
-        _ => "",
-    };
-    timeline.mark_at(
-        seen.at,
-        Actor::Sip,
-        format!("{direction}  {}{note}", seen.summary),
-    );
-}
-
-/// The SDK's state listener: records each state on the timeline and
-/// publishes it for the waits above.
-struct StateRecorder {
-    timeline: Arc<Timeline>,
-    states: watch::Sender<VerificationState>,
-}
-
-impl StateRecorder {
-    fn start(
-        timeline: &Arc<Timeline>,
-    ) -> (Arc<dyn StateListener>, watch::Receiver<VerificationState>) {
-        let (states, receiver) = watch::channel(VerificationState::Idle);
-        let recorder = Self {
-            timeline: Arc::clone(timeline),
-            states,
-        };
-        (Arc::new(recorder), receiver)
-    }
-}
-
-impl StateListener for StateRecorder {
-    fn on_state_changed(&self, state: VerificationState) {
-        self.timeline
-            .mark(Actor::Core, format!("state {}", describe(&state)));
-        self.states.send_replace(state);
-    }
-}
-
-fn describe(state: &VerificationState) -> String {
-    match state {
-        VerificationState::Requesting => "Requesting: POST /v1/verifications".into(),
-        VerificationState::AwaitingCall => "AwaitingCall: the server is calling".into(),
-        VerificationState::ManualEntry { reason } => {
-            format!("ManualEntry ({}): show the code field", reason.as_str())
-        }
-        VerificationState::Verifying => "Verifying: POST /v1/verifications/{id}/check".into(),
-        VerificationState::Verified { .. } => "Verified: token received".into(),
-        VerificationState::Failed { error } => format!("Failed: {error}"),
-        VerificationState::Expired => "Expired".into(),
-        VerificationState::Canceled => "Canceled".into(),
-        VerificationState::Idle => "Idle".into(),
-    }
-}
-
 /// The Android shell's flow: every incoming number goes to
 /// `on_incoming_call`; the core matches it and the server checks it.
-async fn android_way(demo: &Demo, phone: &mut Phone) -> Result<Outcome, Failure> {
+async fn android_way(demo: &Demo, phone: &mut PhoneWatch) -> Result<Outcome, Failure> {
     phone.forget_earlier();
     let timeline = Timeline::new();
     let (listener, mut states) = StateRecorder::start(&timeline);
@@ -619,7 +407,7 @@ async fn android_way(demo: &Demo, phone: &mut Phone) -> Result<Outcome, Failure>
 
 /// The iOS shell's flow: the prefix is shown, the user reads the missed
 /// call and types its last digits.
-async fn ios_way(demo: &Demo, phone: &mut Phone, typing: Typing) -> Result<Outcome, Failure> {
+async fn ios_way(demo: &Demo, phone: &mut PhoneWatch, typing: Typing) -> Result<Outcome, Failure> {
     phone.forget_earlier();
     let timeline = Timeline::new();
     let (listener, mut states) = StateRecorder::start(&timeline);
@@ -701,54 +489,7 @@ async fn start(
     .map_err(|e| format!("start_verification failed: {e}"))
 }
 
-/// Asks for the code on the terminal until it is approved or the attempts
-/// are spent.
-async fn type_code(
-    handle: &VerificationHandle,
-    timeline: &Timeline,
-    shown_prefix: &str,
-    shown_number: &str,
-) -> Result<String, Failure> {
-    let digits = handle.caller().code_length;
-    println!("  The handset shows a missed call from {shown_number}.");
-    loop {
-        print!("  Type the last {digits} digits: {shown_prefix}  > ");
-        let _ = std::io::stdout().flush();
-        let line = within(TYPING_TIMEOUT, "the code to be typed", read_line())
-            .await?
-            .map_err(|e| format!("cannot read the code: {e}"))?;
-        let code = line.trim();
-        if code.is_empty() {
-            return Err("no code typed".into());
-        }
-        timeline.mark(Actor::User, format!("types {code}"));
-        match within(STEP_TIMEOUT, "the check", handle.submit_code(code)).await? {
-            Ok(token) => return Ok(token),
-            Err(MotpError::InvalidInput { .. }) => {
-                println!("  That is not {digits} digits; try again.");
-            }
-            Err(MotpError::WrongCode { attempts_left }) if attempts_left > 0 => {
-                println!("  Wrong code, {attempts_left} attempts left.");
-            }
-            Err(e) => return Err(format!("submit_code failed: {e}")),
-        }
-    }
-}
-
-/// One line from stdin, on a thread of its own so the wait can time out.
-async fn read_line() -> std::io::Result<String> {
-    let (tx, rx) = oneshot::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let read = std::io::stdin().read_line(&mut line).map(|_| line);
-        let _ = tx.send(read);
-    });
-    rx.await
-        .unwrap_or_else(|_| Err(std::io::Error::other("the reader stopped")))
-}
-
-/// Introspects the token (as the app's backend must) and assembles the
-/// outcome.
+/// Has the app's backend introspect the token, and assembles the outcome.
 async fn finish(
     demo: &Demo,
     timeline: Arc<Timeline>,
@@ -757,7 +498,7 @@ async fn finish(
     cancel: Option<Instant>,
     hangup: Instant,
 ) -> Result<Outcome, Failure> {
-    let introspection = introspect(demo, &token).await?;
+    let introspection = demo.backend.introspect(&token).await?;
     timeline.mark(
         Actor::Backend,
         "POST /v1/tokens/introspect (secret key): active: true",
@@ -773,230 +514,9 @@ async fn finish(
     })
 }
 
-async fn introspect(demo: &Demo, token: &str) -> Result<serde_json::Value, Failure> {
-    let request = demo
-        .http
-        .post(format!("{}/v1/tokens/introspect", demo.server_url))
-        .bearer_auth(&demo.secret_key)
-        .json(&serde_json::json!({ "token": token }))
-        .send();
-    let response = within(STEP_TIMEOUT, "token introspection", request)
-        .await?
-        .map_err(|e| format!("token introspection failed: {e}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("token introspection answered HTTP {status}"));
-    }
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| format!("token introspection answered junk: {e}"))?;
-    if body["active"] != serde_json::Value::Bool(true) {
-        return Err("the server says the token is not active".into());
-    }
-    Ok(body)
-}
-
-fn print_token(demo: &Demo, outcome: &Outcome) -> Result<(), Failure> {
-    let claims = claims_of(&outcome.token)?;
-    let head: String = outcome.token.chars().take(24).collect();
-    println!(
-        "  token: an EdDSA-signed JWT of {} characters, {head}…",
-        outcome.token.len()
-    );
-    let app = if claims.aud == demo.app_id {
-        "the app"
-    } else {
-        "another app?"
-    };
-    println!("  claims (the JWT payload, decoded):");
-    println!("    iss  {:<27} issuer", claims.iss);
-    println!("    sub  {:<27} the verified number", claims.sub);
-    println!("    aud  {:<27} {app}", claims.aud);
-    println!(
-        "    iat  {:<27} verified at {}",
-        claims.iat,
-        rfc3339(claims.iat)
-    );
-    println!(
-        "    exp  {:<27} valid until {} ({} s)",
-        claims.exp,
-        rfc3339(claims.exp),
-        claims.exp - claims.iat
-    );
-    println!("    jti  {:<27} the verification", claims.jti);
-    let field = |name: &str| {
-        outcome.introspection[name]
-            .as_str()
-            .unwrap_or("?")
-            .to_string()
-    };
-    println!(
-        "  introspection (POST /v1/tokens/introspect with the secret key, as the backend does):"
-    );
-    println!(
-        "    active: true, phone_number {}, verified_at {}, verification_id {}",
-        field("phone_number"),
-        field("verified_at"),
-        field("verification_id"),
-    );
-    Ok(())
-}
-
-fn print_statistics(runs: &[Outcome], ring: Duration) {
-    let approvals: Vec<Duration> = runs.iter().map(|o| o.approval_without_ring(ring)).collect();
-    let overheads: Vec<Duration> = runs
-        .iter()
-        .filter_map(|o| o.cancel.map(|c| c.saturating_sub(ring)))
-        .collect();
-    let (Some(mid), Some(min), Some(max)) = (
-        median(&approvals),
-        approvals.iter().min(),
-        approvals.iter().max(),
-    ) else {
-        return;
-    };
-    let ring_in = runs
-        .iter()
-        .filter(|o| o.approval_without_ring(ring) != o.approval)
-        .count();
-    println!(
-        "  median request → approval over {} runs, excluding the {} s ring time: {} ms \
-         (min {}, max {})",
-        runs.len(),
-        ring.as_secs_f64(),
-        format_ms(mid),
-        format_ms(*min),
-        format_ms(*max),
-    );
-    println!(
-        "  (approval came before the CANCEL in {} of {} runs: the ring time was not in them)",
-        runs.len() - ring_in,
-        runs.len()
-    );
-    if let Some(overhead) = median(&overheads) {
-        println!(
-            "  median request → CANCEL minus the ring time (call setup): {} ms",
-            format_ms(overhead)
-        );
-    }
-}
-
-fn claims_of(token: &str) -> Result<Claims, Failure> {
-    let payload = token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| "the token is not a JWT".to_string())?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|e| format!("the token's payload is not base64url: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("the token's claims are unreadable: {e}"))
-}
-
-fn rfc3339(epoch_secs: i64) -> String {
-    u64::try_from(epoch_secs)
-        .ok()
-        .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-        .map_or_else(
-            || "?".into(),
-            |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string(),
-        )
-}
-
-/// The last `n` digits of a number, as a person reads them off the call list.
-fn last_digits(number: &str, n: u8) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    let skip = digits.len().saturating_sub(usize::from(n));
-    digits[skip..].iter().collect()
-}
-
-/// A number in international format with the usual grouping
-/// (`+44 20 7946 0123`); the number itself when it cannot be formatted.
-fn display_number(e164: &str) -> String {
-    // The parser is third-party code: a panic becomes "unformatted".
-    std::panic::catch_unwind(|| phonenumber::parse(None, e164).ok())
-        .ok()
-        .flatten()
-        .map(|n| {
-            n.format()
-                .mode(phonenumber::Mode::International)
-                .to_string()
-        })
-        .unwrap_or_else(|| e164.to_string())
-}
-
-/// The prefix as shown beside the iOS code field: the grouping of a whole
-/// number of the range, with the code digits as `_` (`+44 20 7946 0___`).
-fn display_prefix(prefix: &str, code_length: u8) -> String {
-    let sample = format!("{prefix}{}", "0".repeat(usize::from(code_length)));
-    let mut chars: Vec<char> = display_number(&sample).chars().collect();
-    let mut left = usize::from(code_length);
-    for c in chars.iter_mut().rev() {
-        if left == 0 {
-            break;
-        }
-        if c.is_ascii_digit() {
-            *c = '_';
-            left -= 1;
-        }
-    }
-    chars.into_iter().collect()
-}
-
-async fn within<T>(
-    limit: Duration,
-    what: &str,
-    future: impl Future<Output = T>,
-) -> Result<T, Failure> {
-    tokio::time::timeout(limit, future).await.map_err(|_| {
-        format!(
-            "timed out after {} s waiting for {what}",
-            limit.as_secs_f64()
-        )
-    })
-}
-
-/// A directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn create() -> std::io::Result<Self> {
-        let random = crate::codes::random_bytes::<8>();
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let path = std::env::temp_dir().join(format!("motp-demo-{}-{suffix}", std::process::id()));
-        std::fs::create_dir(&path)?;
-        Ok(Self(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefix_is_shown_grouped_with_blanks_for_the_code() {
-        assert_eq!(display_prefix("+442079460", 3), "+44 20 7946 0___");
-        assert_eq!(display_prefix("+442079", 6), "+44 20 79__ ____");
-        assert_eq!(display_number("+447700900123"), "+44 7700 900123");
-        assert_eq!(display_number("not a number"), "not a number");
-    }
-
-    #[test]
-    fn last_digits_are_what_a_person_reads() {
-        assert_eq!(last_digits("+442079460123", 3), "123");
-        assert_eq!(last_digits("+44 20 7946 0007", 3), "007");
-        assert_eq!(last_digits("12", 3), "12");
-    }
 
     #[test]
     fn the_demo_range_and_destination_pass_the_servers_own_checks() {
@@ -1021,21 +541,5 @@ mod tests {
         assert!(parse_ring_secs("31").is_err());
         assert!(parse_ring_secs("-1").is_err());
         assert!(parse_ring_secs("soon").is_err());
-    }
-
-    #[test]
-    fn claims_are_read_from_the_payload() {
-        let claims = Claims {
-            iss: "motp".into(),
-            sub: DEMO_DESTINATION.into(),
-            aud: "app_1".into(),
-            iat: 1_800_000_000,
-            exp: 1_800_000_600,
-            jti: "vf_1".into(),
-        };
-        let token = crate::tokens::TokenSigner::new([7; 32]).sign(&claims);
-        assert_eq!(claims_of(&token).unwrap(), claims);
-        assert!(claims_of("nope").is_err());
-        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
     }
 }

@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::time_text::format_ms;
+
 /// Who an event comes from (the column after the time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
@@ -118,41 +120,9 @@ impl Timeline {
     }
 }
 
-/// Milliseconds with one decimal under 10 ms, whole above (`3.2`, `1004`).
-pub fn format_ms(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 10.0 {
-        format!("{ms:.1}")
-    } else {
-        format!("{ms:.0}")
-    }
-}
-
-/// The median (the mean of the middle two for an even count); `None` when
-/// there is nothing to take it of.
-pub fn median(values: &[Duration]) -> Option<Duration> {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_of_odd_even_and_empty() {
-        let ms = Duration::from_millis;
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[ms(5)]), Some(ms(5)));
-        assert_eq!(median(&[ms(9), ms(1), ms(5)]), Some(ms(5)));
-        assert_eq!(median(&[ms(4), ms(1), ms(10), ms(2)]), Some(ms(3)));
-    }
 
     #[test]
     fn events_are_sorted_by_time_and_ties_keep_their_order() {
@@ -170,11 +140,5 @@ mod tests {
         assert_eq!(order, ["zero", "first", "second", "later"]);
         assert!(text.starts_with("    0.0 ms  handset"), "{text}");
         assert!(text.contains("   20 ms  sip      later"), "{text}");
-    }
-
-    #[test]
-    fn milliseconds_are_readable() {
-        assert_eq!(format_ms(Duration::from_micros(3_240)), "3.2");
-        assert_eq!(format_ms(Duration::from_micros(1_004_400)), "1004");
     }
 }
