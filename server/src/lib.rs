@@ -4,11 +4,16 @@
 //! controls, tokens and telephony. The `motp` binary (`src/main.rs`) is a thin
 //! command-line front end over this library.
 //!
-//! Map: [`api`] (routes, problem+json, extractors) calls [`verify`] (the
-//! rules), which uses [`storage`] (SQLite or PostgreSQL), [`codes`] (CSPRNG,
-//! HMAC), [`phone`] (destination policy), [`limits`], [`tokens`] (EdDSA
-//! JWT) and [`calls`] → [`telephony`]. [`server`] wires it all from a
-//! [`config::Config`]; [`clock`] is injected so tests never sleep.
+//! Map: [`api`] (routes, problem+json, extractors, the OpenAPI document)
+//! calls [`verify`] (the rules, which refuse with a
+//! [`verify::VerifyError`] that `api` alone turns into HTTP), which uses
+//! [`storage`] (SQLite or PostgreSQL), [`codes`] (CSPRNG, HMAC), [`phone`]
+//! (destination policy), [`limits`], [`tokens`] (EdDSA JWT) and [`calls`] →
+//! [`telephony`] (which also holds the loopback phone that the demo and the
+//! tests call). [`server`] wires it all from a [`config::Config`]; [`cli`]
+//! is the `motp` tool on top; [`clock`] is injected so tests never sleep.
+//! Imports run one way, down this map: nothing below `api` and `cli`
+//! imports them.
 
 pub mod api;
 pub mod budget;

@@ -7,7 +7,7 @@
 //! - the loopback handset ([`crate::telephony::loopback_phone`]): a SIP
 //!   phone that rings and is never picked up, and reports each caller
 //!   number the way Android's phone-state broadcast does;
-//! - a SIP tap between the two ([`tap`]), so the timeline shows the real
+//! - a SIP tap between the two (`tap`), so the timeline shows the real
 //!   messages on the wire.
 //!
 //! Then it verifies a number twice through motp-core's `MotpClient`, the

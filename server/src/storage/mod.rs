@@ -50,7 +50,7 @@ pub const DAY_MS: i64 = 86_400_000;
 /// See [`DAY_MS`].
 pub const HOUR_MS: i64 = 3_600_000;
 
-/// A storage failure (the API answers 503).
+/// A storage failure; the caller should retry later, not fix its request.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database failed or is unreachable.
