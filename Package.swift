@@ -56,10 +56,12 @@ let package = Package(
             name: "MotpFFI",
             dependencies: ["MotpRustFFI"],
             // The committed generator output, used in place: no copy to drift.
-            // Its C header and module map ship inside the XCFramework instead.
+            // Its C headers ship inside the XCFramework instead, with one
+            // module map for both (ios/build-xcframework.sh).
             path: "bindings/generated/swift",
-            exclude: ["MotpRustFFI.h", "MotpRustFFI.modulemap"],
-            sources: ["MotpFFI.swift"]
+            exclude: ["MotpRustFFI.h", "MotpCoreFFI.h"],
+            // motp-ffi's surface and the core's types it uses, one module.
+            sources: ["MotpFFI.swift", "MotpCore.swift"]
         ),
         .target(
             name: "Motp",

@@ -47,7 +47,7 @@ done
 crate=motp-ffi
 lib=libmotp_ffi
 module=MotpRustFFI
-header="bindings/generated/swift/$module.h"
+headers=("bindings/generated/swift/$module.h" "bindings/generated/swift/MotpCoreFFI.h")
 build=ios/build
 stage="$build/stage"
 xcframework="$build/$module.xcframework"
@@ -114,9 +114,12 @@ for merged in ios-simulator macos; do lipo -info "$stage/libs/$merged.a"; done
 # cannot collide on include/module.modulemap, and explicit-module builds
 # find the module without searching subdirectories.
 write_module_map() {
+  # Both crates' UniFFI headers in one C module: motp-ffi's and motp-core's
+  # (the core marks its own types for the bindings).
   cat >"$1" <<EOF
 framework module $module {
-    umbrella header "$module.h"
+    header "$module.h"
+    header "MotpCoreFFI.h"
     export *
 }
 EOF
@@ -173,7 +176,7 @@ make_framework() { # slice-dir platform static-lib
     write_info_plist "$contents/Info.plist" "$platform" MinimumOSVersion "$ios_min"
   fi
   cp "$library" "$contents/$module"
-  cp "$header" "$contents/Headers/$module.h"
+  cp "${headers[@]}" "$contents/Headers/"
   write_module_map "$contents/Modules/module.modulemap"
 }
 

@@ -1,33 +1,11 @@
 //! The entry point: a configured client that starts verifications.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use motp_core::driver;
+use motp_core::{CallVisibility, MotpConfig, MotpError, VerificationListener};
 
-use crate::error::MotpError;
 use crate::runtime;
-use crate::verification::{ListenerBridge, Verification, VerificationListener};
-
-/// How to reach your mOTP server.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct MotpConfig {
-    /// Base URL of the mOTP server, e.g. `https://verify.example.com`.
-    pub server_url: String,
-    /// Your app's *publishable* key (`pk_…`). Never ship a secret key.
-    pub publishable_key: String,
-    /// The handset's home country, ISO 3166 alpha-2 (`GB`, `US`…), from the
-    /// SIM or else the locale. Used to read national-format numbers.
-    pub home_country: String,
-    /// Time allowed for one request to the server. Default 10 seconds.
-    #[uniffi(default = None)]
-    pub request_timeout: Option<Duration>,
-    /// How long to wait for the verification call before asking the user
-    /// to type the code (`ManualEntry`). A later call still counts.
-    /// Default 30 seconds.
-    #[uniffi(default = None)]
-    pub call_timeout: Option<Duration>,
-}
+use crate::verification::Verification;
 
 /// Starts phone-number verifications against your mOTP server.
 ///
@@ -35,7 +13,7 @@ pub struct MotpConfig {
 /// pool. Safe to use from any thread.
 #[derive(Debug, uniffi::Object)]
 pub struct MotpClient {
-    inner: driver::MotpClient,
+    inner: motp_core::MotpClient,
 }
 
 #[uniffi::export]
@@ -47,28 +25,20 @@ impl MotpClient {
     #[uniffi::constructor]
     pub fn new(config: MotpConfig) -> Result<Arc<Self>, MotpError> {
         crate::logging::install();
-        let mut core_config = driver::ClientConfig::new(
-            config.server_url,
-            config.publishable_key,
-            config.home_country,
-        );
-        if let Some(timeout) = config.request_timeout {
-            core_config.request_timeout = timeout;
-        }
-        if let Some(timeout) = config.call_timeout {
-            core_config.call_timeout = timeout;
-        }
         Ok(Arc::new(Self {
-            inner: driver::MotpClient::new(core_config)?,
+            inner: motp_core::MotpClient::new(config)?,
         }))
     }
 
     /// Asks the server to call `phone_number` (E.164, or national in the
     /// home country) and returns once the call is on its way, in state
-    /// `AwaitingCall` (or further).
+    /// `AwaitingCall` or `ManualEntry` (or further).
     ///
-    /// `listener` hears every state change from `Requesting` on, in order,
-    /// including those before this returns.
+    /// `visibility` says what this device can see of incoming calls: with
+    /// `Numbers` the SDK waits for the call; otherwise (`PermissionMissing`
+    /// on Android without the permissions, `Hidden` on iOS) it asks for the
+    /// typed code at once. `listener` hears every state change from
+    /// `Requesting` on, in order, including those before this returns.
     ///
     /// Throws `InvalidPhoneNumber`, `DestinationNotAllowed`, `RateLimited`,
     /// `Unauthorized`, or a network error (`Network`, `Timeout`, `Server`).
@@ -77,15 +47,16 @@ impl MotpClient {
     pub async fn start_verification(
         &self,
         phone_number: String,
+        visibility: CallVisibility,
         listener: Option<Arc<dyn VerificationListener>>,
     ) -> Result<Arc<Verification>, MotpError> {
         let client = self.inner.clone();
-        let listener = listener.map(ListenerBridge::wrap);
-        let handle =
-            runtime::run(
-                async move { Ok(client.start_verification(&phone_number, listener).await?) },
-            )
-            .await?;
+        let handle = runtime::run(async move {
+            client
+                .start_verification(&phone_number, visibility, listener)
+                .await
+        })
+        .await?;
         Ok(Arc::new(Verification::new(handle)))
     }
 }

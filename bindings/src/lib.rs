@@ -5,8 +5,12 @@
 //! answer, and the last digits of the calling number are the one-time code.
 //!
 //! This crate is a thin [UniFFI](https://mozilla.github.io/uniffi-rs/)
-//! layer over `motp-core`; it adds no logic of its own. Generated bindings:
-//! Kotlin package `dev.motp.sdk`, Swift module `MotpFFI`.
+//! layer over `motp-core`; it adds no logic of its own. The core marks its
+//! own types for UniFFI (its `uniffi` feature: states, errors, records);
+//! this crate adds what only the FFI needs: object wrappers whose async
+//! methods run on one shared tokio runtime, and logging to the platform.
+//! Generated bindings: Kotlin packages `dev.motp.sdk` (this crate) and
+//! `dev.motp.core` (the core's types), one Swift module `MotpFFI`.
 //!
 //! - [`MotpClient`] starts verifications against an mOTP server and returns
 //!   a [`Verification`] to feed incoming calls or a typed code to.
@@ -14,10 +18,9 @@
 //!   a caller ID for apps whose own backend places the calls.
 //! - [`set_logger`] and [`set_log_level`] route the SDK's logs.
 //!
-//! Every failure is a [`MotpError`] (`MotpException` in Kotlin).
+//! Every failure is a [`motp_core::MotpError`] (`MotpException` in Kotlin).
 
 mod client;
-mod error;
 mod logging;
 mod matcher;
 mod runtime;
@@ -25,15 +28,9 @@ mod runtime;
 mod testing;
 mod verification;
 
-pub use client::{MotpClient, MotpConfig};
-pub use error::MotpError;
-pub use logging::{set_log_level, set_logger, LogLevel, Logger};
-pub use matcher::{
-    CallerIdMatch, CallerPattern, MatchRejection, MissedCallMatcher, OfflineVerification,
-};
-pub use verification::{
-    CallMatch, IgnoredCall, ManualEntryReason, Verification, VerificationInfo,
-    VerificationListener, VerificationState,
-};
+pub use client::MotpClient;
+pub use logging::{set_log_level, set_logger, LogLevel, MotpLogger};
+pub use matcher::{CallerIdMatch, MissedCallMatcher, OfflineVerification};
+pub use verification::Verification;
 
 uniffi::setup_scaffolding!("motp");

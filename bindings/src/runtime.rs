@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::{AbortHandle, JoinError};
 
-use crate::error::MotpError;
+use motp_core::MotpError;
 
 /// Two workers: the SDK waits on the network and on timers, it never computes.
 const WORKER_THREADS: usize = 2;

@@ -11,7 +11,7 @@ pub fn debug_force_panic() {
 /// Panics inside an SDK task on the shared runtime, to prove such a panic
 /// reaches the awaiting caller as `MotpError::Internal`.
 #[uniffi::export]
-pub async fn debug_force_panic_async() -> Result<(), crate::MotpError> {
+pub async fn debug_force_panic_async() -> Result<(), motp_core::MotpError> {
     crate::runtime::run(async {
         panic!("debug_force_panic_async: a deliberate panic for the binding tests")
     })

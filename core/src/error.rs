@@ -1,10 +1,21 @@
 //! The one error type of the SDK. Every variant is something an app can act
 //! on; messages never contain a code or a full phone number.
+//!
+//! The same type crosses the FFI (`MotpException` in Kotlin, `MotpError` in
+//! Swift): it holds nothing internal (no `reqwest` or `serde` error, no
+//! source chain), only what an app may show or log, so there is no second,
+//! public error type to map it to.
 
 use std::time::Duration;
 
-/// Why an mOTP operation failed.
+/// Why an mOTP operation failed. Every case says what the app can do about
+/// it; messages never contain a code or a full phone number.
+///
+/// In Kotlin each case is a subclass of `MotpException`
+/// (`catch (e: MotpException.WrongCode)`); in Swift it is a case of the
+/// `MotpError` enum.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum MotpError {
     /// The phone number is not a valid, dialable number. Ask the user to fix it.
     #[error("invalid phone number: {reason}")]
@@ -15,7 +26,8 @@ pub enum MotpError {
     #[error("invalid input: {reason}")]
     InvalidInput { reason: String },
 
-    /// The API key was missing, unknown or revoked. A configuration bug.
+    /// The publishable key was missing, unknown or revoked. A configuration
+    /// bug: check the key the client was configured with.
     #[error("the API key was rejected")]
     Unauthorized,
 
@@ -44,7 +56,8 @@ pub enum MotpError {
     #[error("verification not found")]
     NotFound,
 
-    /// The call could not be delivered (busy, rejected, unreachable).
+    /// The call could not be delivered (busy, rejected, unreachable). Offer
+    /// a resend or another number.
     #[error("the verification call failed: {reason}")]
     CallFailed { reason: String },
 
@@ -61,7 +74,7 @@ pub enum MotpError {
     #[error("network error: {reason}")]
     Network { reason: String },
 
-    /// The server did not answer in time.
+    /// The server did not answer in time. Retry.
     #[error("timed out")]
     Timeout,
 
@@ -69,11 +82,13 @@ pub enum MotpError {
     #[error("server error (HTTP {status})")]
     Server { status: u16 },
 
-    /// The server answered something this SDK does not understand.
+    /// The server answered something this SDK does not understand: the
+    /// server is probably newer than the SDK, or not an mOTP server.
     #[error("unexpected response: {reason}")]
     InvalidResponse { reason: String },
 
-    /// A bug inside the SDK. Please report it.
+    /// A bug inside the SDK, or an exception thrown by one of the app's
+    /// callbacks (a state listener, a logger). Please report it.
     #[error("internal error: {reason}")]
     Internal { reason: String },
 }
@@ -93,5 +108,16 @@ impl MotpError {
             self,
             Self::Network { .. } | Self::Timeout | Self::Server { .. } | Self::RateLimited { .. }
         )
+    }
+}
+
+/// A foreign callback threw something that is not a `MotpException` (or
+/// UniFFI could not call it at all).
+#[cfg(feature = "uniffi")]
+impl From<uniffi::UnexpectedUniFFICallbackError> for MotpError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Internal {
+            reason: format!("callback failed: {}", error.reason),
+        }
     }
 }

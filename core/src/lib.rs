@@ -5,32 +5,51 @@
 //! can answer, and the last digits of the calling number are the one-time
 //! code.
 //!
-//! This crate is plain Rust with no FFI and no platform code. It holds:
+//! This crate is plain Rust with no FFI and no platform code. An app (or the
+//! Kotlin and Swift bindings over it) needs:
 //!
+//! - [`MotpClient`]: starts a verification against an mOTP server and
+//!   returns a [`VerificationHandle`], to which the platform reports every
+//!   incoming call it observes, or the code the user typed; its
+//!   [`VerificationState`] says what to show;
 //! - [`CallerPattern`] and [`CallerIdMatcher`]: extracting the code from a
 //!   caller ID in any of the forms phones display it (one implementation,
 //!   shared by the SDK and the server);
-//! - [`protocol`]: the `/v1` HTTP/JSON wire types;
-//! - [`machine`]: the verification lifecycle as a pure state machine with an
-//!   injected clock;
-//! - [`client`]: the HTTP client for the protocol;
-//! - [`driver`]: a tokio driver that ties machine, client and timers together;
-//! - [`byob`]: "bring your own backend", extracting a code with no mOTP server.
+//! - [`OfflineVerification`]: "bring your own backend", extracting a code
+//!   with no mOTP server.
+//!
+//! Below them, for servers and for custom drivers: [`protocol`], the `/v1`
+//! HTTP/JSON wire types; [`HttpApi`], a client that speaks them; and
+//! [`machine`], the verification lifecycle as a pure state machine with an
+//! injected clock, which [`MotpClient`] runs on tokio.
 
-pub mod byob;
-pub mod client;
+mod byob;
+mod client;
 pub mod countries;
-pub mod driver;
-pub mod error;
+mod driver;
+mod error;
+mod http;
 pub mod machine;
-pub mod matcher;
-pub mod pattern;
+mod matcher;
+mod pattern;
 pub mod protocol;
-pub mod time;
+mod redact;
+mod time;
+mod verification;
 
-pub use byob::OfflineVerification;
-pub use driver::{ClientConfig, MotpClient, StateListener, VerificationHandle};
+pub use byob::{OfflineRejection, OfflineVerification};
+pub use client::{MotpClient, MotpConfig, DEFAULT_CALL_TIMEOUT};
 pub use error::MotpError;
-pub use machine::{CallMatch, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState};
+pub use http::{HttpApi, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
+pub use machine::{
+    CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState,
+};
 pub use matcher::{CallerIdMatcher, MatchRejection};
 pub use pattern::{CallerPattern, PatternError};
+pub use protocol::CallerInfo;
+pub use time::{Clock, Dated, SystemClock, Timestamp};
+pub use verification::{VerificationHandle, VerificationListener};
+
+// The Kotlin and Swift bindings (motp-ffi) export the types marked above.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

@@ -76,6 +76,7 @@ const COMMON_INTERNATIONAL_PREFIXES: [&str; 2] = ["00", "011"];
 /// Each reason has a stable snake_case name ([`as_str`](Self::as_str)),
 /// used in logs, the `motp match --json` output and the server's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MatchRejection {
     /// `empty`: no number at all (empty, blanks or separators only).
     #[error("no number")]

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::countries;
+use crate::protocol::CallerInfo;
 use crate::MotpError;
 
 /// The shortest E.164 number, in digits with the calling code (Niue and
@@ -174,6 +175,25 @@ impl CallerPattern {
 }
 
 /// Shows the prefix followed by one `X` per code digit: `+442079460XXX`.
+/// The wire form: what the server sends as `caller`.
+impl From<&CallerPattern> for CallerInfo {
+    fn from(pattern: &CallerPattern) -> Self {
+        Self {
+            prefix: pattern.prefix.clone(),
+            code_length: pattern.code_length,
+        }
+    }
+}
+
+/// Validates the wire form, as [`CallerPattern::new`] does.
+impl TryFrom<&CallerInfo> for CallerPattern {
+    type Error = PatternError;
+
+    fn try_from(caller: &CallerInfo) -> Result<Self, PatternError> {
+        Self::new(&caller.prefix, caller.code_length)
+    }
+}
+
 impl fmt::Display for CallerPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.prefix)?;

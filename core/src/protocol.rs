@@ -73,6 +73,7 @@ impl VerificationStatus {
 /// `code_length` secret digits. The client is never told the digits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CallerInfo {
     /// E.164 prefix with `+`, e.g. `+442079460`.
     pub prefix: String,

@@ -1,4 +1,5 @@
-//! Instants on the wire: RFC 3339 UTC (`2026-11-25T22:29:39Z`).
+//! Instants on the wire (RFC 3339 UTC, `2026-11-25T22:29:39Z`) and the
+//! server's clock as seen in a response.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -57,5 +58,33 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = String::deserialize(deserializer)?;
         Timestamp::parse(&text)
             .ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 UTC timestamp"))
+    }
+}
+
+/// A response body together with the server's clock when it answered (the
+/// HTTP `Date` header), which lets the SDK correct for a phone whose clock
+/// is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dated<T> {
+    /// The decoded body.
+    pub value: T,
+    /// The server's clock when it answered, if it said.
+    pub server_date: Option<SystemTime>,
+}
+
+/// Where the SDK reads the time. Apps use [`SystemClock`]; tests supply a
+/// clock that follows tokio's paused time.
+pub trait Clock: Send + Sync {
+    /// The current wall-clock time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The device's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
     }
 }

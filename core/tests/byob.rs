@@ -2,8 +2,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use motp_core::byob::{OfflineRejection, OfflineVerification};
 use motp_core::{CallerPattern, MatchRejection, MotpError};
+use motp_core::{OfflineRejection, OfflineVerification};
 
 fn t(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)

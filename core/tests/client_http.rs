@@ -1,4 +1,4 @@
-//! `ApiClient` against a real HTTP server on loopback: every error kind is
+//! `HttpApi` against a real HTTP server on loopback: every error kind is
 //! typed, retries happen only where safe (counted server-side), and
 //! `Retry-After` is honoured. Time is tokio's paused clock: timeouts and
 //! backoffs take no real time.
@@ -14,9 +14,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::Router;
-use motp_core::client::{ApiClient, RetryPolicy};
 use motp_core::protocol::{problem_types as types, CheckRequest, CreateVerificationRequest};
 use motp_core::MotpError;
+use motp_core::{HttpApi, RetryPolicy};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -89,14 +89,14 @@ async fn play(
     }
 }
 
-async fn scripted(steps: Vec<Step>) -> (ApiClient, Arc<Script>) {
+async fn scripted(steps: Vec<Step>) -> (HttpApi, Arc<Script>) {
     let script = Arc::new(Script {
         steps,
         hits: AtomicUsize::new(0),
         seen: Mutex::new(Vec::new()),
     });
     let url = serve(Router::new().fallback(play).with_state(Arc::clone(&script))).await;
-    let client = ApiClient::new(&url, support::PUBLISHABLE_KEY, TIMEOUT).unwrap();
+    let client = HttpApi::new(&url, support::PUBLISHABLE_KEY, TIMEOUT).unwrap();
     (client, script)
 }
 
@@ -161,7 +161,7 @@ fn create_request() -> CreateVerificationRequest {
 }
 
 /// Calls each API function once, by name.
-async fn call(client: &ApiClient, which: &str) -> Result<(), MotpError> {
+async fn call(client: &HttpApi, which: &str) -> Result<(), MotpError> {
     match which {
         "create" => client.create(&create_request()).await.map(|_| ()),
         "get" => client.get("ver_1").await.map(|_| ()),
@@ -393,7 +393,7 @@ async fn a_silent_server_times_out() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_connection_is_a_network_error() {
-    let client = ApiClient::new(&refused_url().await, "pk_x", TIMEOUT).unwrap();
+    let client = HttpApi::new(&refused_url().await, "pk_x", TIMEOUT).unwrap();
     for which in ALL_CALLS {
         match call(&client, which).await {
             Err(MotpError::Network { reason }) => {

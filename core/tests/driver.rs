@@ -7,9 +7,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use motp_core::driver::{ClientConfig, Clock, MotpClient, StateListener, VerificationHandle};
-use motp_core::machine::{CallMatch, IgnoredCall, ManualEntryReason, VerificationState};
 use motp_core::protocol::VerificationStatus;
+use motp_core::{CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationState};
+use motp_core::{Clock, MotpClient, MotpConfig, VerificationHandle, VerificationListener};
 use motp_core::{MatchRejection, MotpError};
 use serde_json::json;
 
@@ -29,11 +29,11 @@ fn verified(token: &str) -> VerificationState {
     }
 }
 
-fn config(url: &str) -> ClientConfig {
-    ClientConfig {
-        request_timeout: REQUEST_TIMEOUT,
-        call_timeout: CALL_TIMEOUT,
-        ..ClientConfig::new(url, support::PUBLISHABLE_KEY, "gb")
+fn config(url: &str) -> MotpConfig {
+    MotpConfig {
+        request_timeout: Some(REQUEST_TIMEOUT),
+        call_timeout: Some(CALL_TIMEOUT),
+        ..MotpConfig::new(url, support::PUBLISHABLE_KEY, "gb")
     }
 }
 
@@ -57,10 +57,10 @@ async fn setup(fake: FakeConfig) -> Setup {
 impl Setup {
     async fn start(&self) -> (VerificationHandle, Arc<Recorder>) {
         let recorder = Arc::new(Recorder::default());
-        let listener: Arc<dyn StateListener> = recorder.clone();
+        let listener: Arc<dyn VerificationListener> = recorder.clone();
         let handle = self
             .client
-            .start_verification("+447700900123", Some(listener))
+            .start_verification("+447700900123", CallVisibility::Numbers, Some(listener))
             .await
             .unwrap();
         (handle, recorder)
@@ -94,28 +94,28 @@ fn the_handle_can_be_shared_across_threads() {
 
 #[test]
 fn configuration_is_validated_without_a_runtime() {
-    let good = ClientConfig::new("https://verify.example.com", "pk_live_1", "GB");
+    let good = MotpConfig::new("https://verify.example.com", "pk_live_1", "GB");
     let client = MotpClient::new(good.clone()).unwrap();
     assert_eq!(client.config().home_country, "GB");
     let bad = [
-        ClientConfig {
+        MotpConfig {
             home_country: "XX".to_owned(),
             ..good.clone()
         },
-        ClientConfig {
+        MotpConfig {
             publishable_key: "sk_live_secret".to_owned(),
             ..good.clone()
         },
-        ClientConfig {
+        MotpConfig {
             server_url: "verify.example.com".to_owned(),
             ..good.clone()
         },
-        ClientConfig {
-            call_timeout: Duration::ZERO,
+        MotpConfig {
+            call_timeout: Some(Duration::ZERO),
             ..good.clone()
         },
-        ClientConfig {
-            request_timeout: Duration::ZERO,
+        MotpConfig {
+            request_timeout: Some(Duration::ZERO),
             ..good
         },
     ];
@@ -141,7 +141,7 @@ async fn zero_typing_the_incoming_call_verifies() {
 
     // Some other call first: ignored, no request.
     let other = handle
-        .on_incoming_call("+44 7700 900555", s.clock.now(), Some(0))
+        .on_incoming_call("+44 7700 900555", s.clock.now())
         .await
         .unwrap();
     assert_eq!(
@@ -154,7 +154,7 @@ async fn zero_typing_the_incoming_call_verifies() {
     );
     // The verification call, in national format.
     let outcome = handle
-        .on_incoming_call(&s.national_caller(), s.clock.now(), Some(1))
+        .on_incoming_call(&s.national_caller(), s.clock.now())
         .await
         .unwrap();
     assert_eq!(
@@ -207,7 +207,7 @@ async fn manual_entry_after_the_call_timeout() {
 async fn manual_entry_when_calls_cannot_be_read() {
     let s = setup(FakeConfig::default()).await;
     let (handle, _) = s.start().await;
-    handle.switch_to_manual_entry(ManualEntryReason::CallsUnreadable);
+    handle.set_call_visibility(CallVisibility::Hidden);
     assert_eq!(
         handle.next_state().await,
         manual(ManualEntryReason::CallsUnreadable)
@@ -223,7 +223,7 @@ async fn manual_entry_when_calls_cannot_be_read() {
 async fn a_wrong_code_keeps_the_verification_going() {
     let s = setup(FakeConfig::default()).await;
     let (handle, recorder) = s.start().await;
-    handle.switch_to_manual_entry(ManualEntryReason::PermissionMissing);
+    handle.set_call_visibility(CallVisibility::PermissionMissing);
     assert_eq!(
         handle.submit_code("999").await,
         Err(MotpError::WrongCode { attempts_left: 2 })
@@ -283,16 +283,13 @@ async fn a_call_the_server_rejects_is_not_checked_twice() {
     // Fits the pattern, but is not the code the server placed.
     let stale = "+442079460777";
     assert_eq!(
-        handle.on_incoming_call(stale, s.clock.now(), None).await,
+        handle.on_incoming_call(stale, s.clock.now()).await,
         Err(MotpError::WrongCode { attempts_left: 2 })
     );
     assert_eq!(handle.state(), AwaitingCall);
     // The call log reports the same call again.
     assert_eq!(
-        handle
-            .on_incoming_call(stale, s.clock.now(), None)
-            .await
-            .unwrap(),
+        handle.on_incoming_call(stale, s.clock.now()).await.unwrap(),
         CallMatch::Ignored {
             reason: IgnoredCall::AlreadyRejected
         }
@@ -322,7 +319,7 @@ async fn the_verification_expires_on_time() {
     );
     // Calls and codes after the end.
     let late = handle
-        .on_incoming_call(&s.server.last_call(), now, None)
+        .on_incoming_call(&s.server.last_call(), now)
         .await
         .unwrap();
     assert_eq!(
@@ -343,14 +340,14 @@ async fn calls_observed_before_the_request_or_after_expiry_are_ignored() {
     let (handle, _) = s.start().await;
     let call = s.server.last_call();
     assert_eq!(
-        handle.on_incoming_call(&call, before, None).await.unwrap(),
+        handle.on_incoming_call(&call, before).await.unwrap(),
         CallMatch::Ignored {
             reason: IgnoredCall::BeforeRequest
         }
     );
     let after = handle.info().expires_at + Duration::from_secs(1);
     assert_eq!(
-        handle.on_incoming_call(&call, after, None).await.unwrap(),
+        handle.on_incoming_call(&call, after).await.unwrap(),
         CallMatch::Ignored {
             reason: IgnoredCall::AfterExpiry
         }
@@ -366,7 +363,7 @@ async fn an_unanswered_check_times_out_and_the_wait_resumes() {
     let _gate = s.server.hold_checks();
     let started = tokio::time::Instant::now();
     let result = handle
-        .on_incoming_call(&s.server.last_call(), s.clock.now(), None)
+        .on_incoming_call(&s.server.last_call(), s.clock.now())
         .await;
     assert_eq!(result, Err(MotpError::Timeout));
     assert!(started.elapsed() >= REQUEST_TIMEOUT);
@@ -399,12 +396,12 @@ async fn resend_places_a_new_call_when_allowed() {
     assert_eq!(handle.state(), AwaitingCall, "waiting for the new call");
     let old_call = "+442079460111";
     assert_eq!(
-        handle.on_incoming_call(old_call, s.clock.now(), None).await,
+        handle.on_incoming_call(old_call, s.clock.now()).await,
         Err(MotpError::WrongCode { attempts_left: 2 }),
         "the old code no longer works"
     );
     let outcome = handle
-        .on_incoming_call("+442079460222", s.clock.now(), None)
+        .on_incoming_call("+442079460222", s.clock.now())
         .await
         .unwrap();
     assert!(matches!(outcome, CallMatch::Verified { .. }));
@@ -452,7 +449,7 @@ async fn cancel_while_verifying_answers_the_pending_check() {
         let handle = handle.clone();
         let call = s.server.last_call();
         let now = s.clock.now();
-        tokio::spawn(async move { handle.on_incoming_call(&call, now, None).await })
+        tokio::spawn(async move { handle.on_incoming_call(&call, now).await })
     };
     assert_eq!(handle.next_state().await, Verifying);
     handle.cancel().await.unwrap();
@@ -489,8 +486,10 @@ async fn abandoning_start_withdraws_the_verification() {
     let s = setup(FakeConfig::default()).await;
     let gate = s.server.hold_creates();
     let recorder = Arc::new(Recorder::default());
-    let listener: Arc<dyn StateListener> = recorder.clone();
-    let start = s.client.start_verification("+447700900123", Some(listener));
+    let listener: Arc<dyn VerificationListener> = recorder.clone();
+    let start =
+        s.client
+            .start_verification("+447700900123", CallVisibility::Numbers, Some(listener));
     // The app gives up while the server is still creating it.
     let gave_up = tokio::time::timeout(Duration::from_secs(1), start).await;
     assert!(gave_up.is_err());
@@ -514,10 +513,10 @@ async fn start_reports_server_refusals_as_typed_errors() {
     ];
     for (number, case) in cases {
         let recorder = Arc::new(Recorder::default());
-        let listener: Arc<dyn StateListener> = recorder.clone();
+        let listener: Arc<dyn VerificationListener> = recorder.clone();
         let error = s
             .client
-            .start_verification(number, Some(listener))
+            .start_verification(number, CallVisibility::Numbers, Some(listener))
             .await
             .unwrap_err();
         match case {
@@ -554,7 +553,7 @@ async fn an_unreachable_server_fails_the_start() {
     let url = support::refused_url().await;
     let client = MotpClient::with_clock(config(&url), TokioClock::new()).unwrap();
     let error = client
-        .start_verification("+447700900123", None)
+        .start_verification("+447700900123", CallVisibility::Numbers, None)
         .await
         .unwrap_err();
     assert!(matches!(error, MotpError::Network { .. }), "{error:?}");
@@ -568,7 +567,7 @@ async fn a_wrong_key_is_unauthorized() {
     let client = MotpClient::with_clock(config, server.clock.clone()).unwrap();
     assert_eq!(
         client
-            .start_verification("+447700900123", None)
+            .start_verification("+447700900123", CallVisibility::Numbers, None)
             .await
             .unwrap_err(),
         MotpError::Unauthorized
@@ -587,11 +586,11 @@ async fn listener_and_next_state_see_every_change_once_in_order() {
     };
     // A busy verification: wrong code, manual entry, resend, right call.
     handle.submit_code("999").await.unwrap_err();
-    handle.switch_to_manual_entry(ManualEntryReason::PermissionMissing);
+    handle.set_call_visibility(CallVisibility::PermissionMissing);
     tokio::time::sleep(Duration::from_secs(61)).await;
     handle.resend().await.unwrap();
     handle
-        .on_incoming_call(&s.server.last_call(), s.clock.now(), None)
+        .on_incoming_call(&s.server.last_call(), s.clock.now())
         .await
         .unwrap();
     let seen = watcher.await.unwrap();
@@ -621,15 +620,19 @@ async fn listener_and_next_state_see_every_change_once_in_order() {
 #[tokio::test(start_paused = true)]
 async fn a_panicking_listener_does_not_stop_the_verification() {
     struct Panicky;
-    impl StateListener for Panicky {
-        fn on_state_changed(&self, _: VerificationState) {
+    impl VerificationListener for Panicky {
+        fn on_state_changed(&self, _: VerificationState) -> Result<(), MotpError> {
             panic!("listener bug");
         }
     }
     let s = setup(FakeConfig::default()).await;
     let handle = s
         .client
-        .start_verification("+447700900123", Some(Arc::new(Panicky)))
+        .start_verification(
+            "+447700900123",
+            CallVisibility::Numbers,
+            Some(Arc::new(Panicky)),
+        )
         .await
         .unwrap();
     assert_eq!(handle.submit_code("123").await.unwrap(), "tok_ver_1");
@@ -647,7 +650,7 @@ async fn a_dropped_call_future_still_completes_the_check() {
     // The app stops waiting (its screen went away) mid-check.
     let abandoned = tokio::time::timeout(
         Duration::from_millis(100),
-        handle.on_incoming_call(&call, now, None),
+        handle.on_incoming_call(&call, now),
     )
     .await;
     assert!(abandoned.is_err());
@@ -663,7 +666,7 @@ async fn a_dropped_next_state_loses_nothing() {
     let (handle, _) = s.start().await;
     let waited = tokio::time::timeout(Duration::from_secs(1), handle.next_state()).await;
     assert!(waited.is_err());
-    handle.switch_to_manual_entry(ManualEntryReason::PermissionMissing);
+    handle.set_call_visibility(CallVisibility::PermissionMissing);
     assert_eq!(
         handle.next_state().await,
         manual(ManualEntryReason::PermissionMissing)
@@ -677,7 +680,7 @@ async fn two_verifications_run_side_by_side() {
     let (first, _) = s.start().await;
     let (second, _) = s.start().await;
     assert_ne!(first.id(), second.id());
-    second.switch_to_manual_entry(ManualEntryReason::CallsUnreadable);
+    second.set_call_visibility(CallVisibility::Hidden);
     assert_eq!(second.submit_code("222").await.unwrap(), "tok_ver_2");
     assert_eq!(
         first.submit_code("222").await,
@@ -711,9 +714,9 @@ async fn a_crashed_verification_task_fails_instead_of_hanging() {
     });
     let client = MotpClient::with_clock(config(&server.url), clock.clone()).unwrap();
     let recorder = Arc::new(Recorder::default());
-    let listener: Arc<dyn StateListener> = recorder.clone();
+    let listener: Arc<dyn VerificationListener> = recorder.clone();
     let handle = client
-        .start_verification("+447700900123", Some(listener))
+        .start_verification("+447700900123", CallVisibility::Numbers, Some(listener))
         .await
         .unwrap();
     clock
@@ -740,7 +743,8 @@ async fn a_crashed_verification_task_fails_instead_of_hanging() {
 #[test]
 fn starting_outside_a_tokio_runtime_is_an_error_not_a_panic() {
     let client = MotpClient::new(config("https://verify.example.com")).unwrap();
-    let start = std::pin::pin!(client.start_verification("+447700900123", None));
+    let start =
+        std::pin::pin!(client.start_verification("+447700900123", CallVisibility::Numbers, None));
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     match std::future::Future::poll(start, &mut context) {
         std::task::Poll::Ready(Err(MotpError::InvalidState { .. })) => {}

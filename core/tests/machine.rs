@@ -4,18 +4,18 @@
 
 use std::time::{Duration, SystemTime};
 
-use motp_core::client::Dated;
 use motp_core::machine::{
-    CallMatch, Effect, Event, IgnoredCall, Machine, MachineConfig, ManualEntryReason, OpId, Reply,
-    VerificationState, REQUEST_GRACE,
+    CallMatch, CallVisibility, Effect, Event, IgnoredCall, Machine, MachineConfig,
+    ManualEntryReason, OpId, Reply, VerificationState, REQUEST_GRACE,
 };
-use motp_core::matcher::MatchRejection;
 use motp_core::protocol::{
     CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, Verification,
     VerificationStatus,
 };
-use motp_core::time::Timestamp;
+use motp_core::Dated;
+use motp_core::MatchRejection;
 use motp_core::MotpError;
+use motp_core::Timestamp;
 
 use VerificationState::{AwaitingCall, Canceled, Expired, Idle, Requesting, Verifying};
 
@@ -81,11 +81,16 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
+        Self::new_with(CallVisibility::Numbers)
+    }
+
+    fn new_with(call_visibility: CallVisibility) -> Self {
         Self {
             machine: Machine::new(MachineConfig {
                 home_country: "GB".to_owned(),
                 request_timeout: REQUEST_TIMEOUT,
                 call_timeout: CALL_TIMEOUT,
+                call_visibility,
             }),
             next_op: 0,
         }
@@ -172,7 +177,6 @@ impl Harness {
             op,
             number: number.to_owned(),
             observed_at,
-            sim_slot: Some(1),
         };
         (op, self.step(event, now))
     }
@@ -741,8 +745,9 @@ fn verifying_refuses_other_work_until_the_server_answers() {
     let now = t(1) + RESEND_AFTER + Duration::from_secs(1);
     h.call(CALL, now, now);
     assert_eq!(h.state(), &Verifying);
+    // The same call again (from the call log, say) is being checked already.
     let (op, fx) = h.call(CALL, now, now);
-    assert_eq!(reply_to(&fx, op), ignored(IgnoredCall::NotAwaitingCall));
+    assert_eq!(reply_to(&fx, op), ignored(IgnoredCall::AlreadyChecking));
     let (op, fx) = h.code("123", now);
     assert!(matches!(
         reply_to(&fx, op),
@@ -877,41 +882,76 @@ fn a_wrong_typed_code_returns_to_manual_entry() {
     );
 }
 
-#[test]
-fn the_app_can_switch_to_manual_entry() {
-    let mut h = Harness::awaiting();
-    let reason = ManualEntryReason::PermissionMissing;
-    let fx = h.step(Event::SwitchToManualEntry { reason }, t(2));
-    assert_eq!(notified(&fx), [manual(reason)]);
-    assert_eq!(deadline_set(&fx), Some(Some(t(1) + TTL)));
-    // The same reason again changes nothing.
-    let fx = h.step(Event::SwitchToManualEntry { reason }, t(3));
-    assert!(fx.is_empty());
-    // Another reason is reported.
-    let reason = ManualEntryReason::CallsUnreadable;
-    let fx = h.step(Event::SwitchToManualEntry { reason }, t(3));
-    assert_eq!(notified(&fx), [manual(reason)]);
-    // The call timeout no longer matters.
-    let fx = h.step(Event::DeadlineReached, t(1) + CALL_TIMEOUT);
-    assert!(notified(&fx).is_empty());
+fn visibility(visibility: CallVisibility) -> Event {
+    Event::CallVisibilityChanged { visibility }
 }
 
 #[test]
-fn switching_before_creation_goes_straight_to_manual_entry() {
+fn losing_sight_of_calls_switches_to_manual_entry_and_back() {
+    let mut h = Harness::awaiting();
+    let fx = h.step(visibility(CallVisibility::PermissionMissing), t(2));
+    let reason = ManualEntryReason::PermissionMissing;
+    assert_eq!(notified(&fx), [manual(reason)]);
+    assert_eq!(deadline_set(&fx), Some(Some(t(1) + TTL)));
+    // The same visibility again changes nothing.
+    let fx = h.step(visibility(CallVisibility::PermissionMissing), t(3));
+    assert!(fx.is_empty());
+    // Another one is reported.
+    let fx = h.step(visibility(CallVisibility::Hidden), t(3));
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallsUnreadable)]);
+    // The permission granted again: back to waiting for the call.
+    let fx = h.step(visibility(CallVisibility::Numbers), t(4));
+    assert_eq!(notified(&fx), [AwaitingCall]);
+    // Granted after the call timeout: typing it is.
+    let fx = h.step(visibility(CallVisibility::PermissionMissing), t(5));
+    assert_eq!(notified(&fx), [manual(reason)]);
+    let fx = h.step(visibility(CallVisibility::Numbers), t(1) + CALL_TIMEOUT);
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallTimeout)]);
+    // Seeing numbers does not undo a call timeout.
+    let fx = h.step(visibility(CallVisibility::Numbers), t(1) + CALL_TIMEOUT);
+    assert!(fx.is_empty());
+}
+
+#[test]
+fn without_visibility_the_code_is_typed_from_the_start() {
+    for (seen, reason) in [
+        (
+            CallVisibility::PermissionMissing,
+            ManualEntryReason::PermissionMissing,
+        ),
+        (CallVisibility::Hidden, ManualEntryReason::CallsUnreadable),
+    ] {
+        let mut h = Harness::new_with(seen);
+        let start = h.op();
+        let phone_number = "+447700900123".to_owned();
+        h.step(
+            Event::Start {
+                op: start,
+                phone_number,
+            },
+            t(0),
+        );
+        let fx = h.step(Event::Created(Ok(created_at(t(1)))), t(1));
+        assert_eq!(notified(&fx), [manual(reason)]);
+        assert_eq!(reply_to(&fx, start), Reply::Start(Ok(())));
+    }
+}
+
+#[test]
+fn a_visibility_change_before_creation_decides_the_first_wait() {
     let (mut h, start) = Harness::requesting();
-    let reason = ManualEntryReason::CallsUnreadable;
-    let fx = h.step(Event::SwitchToManualEntry { reason }, t(0));
+    let fx = h.step(visibility(CallVisibility::Hidden), t(0));
     assert!(fx.is_empty());
     let fx = h.step(Event::Created(Ok(created_at(t(1)))), t(1));
-    assert_eq!(notified(&fx), [manual(reason)]);
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallsUnreadable)]);
     assert_eq!(reply_to(&fx, start), Reply::Start(Ok(())));
 }
 
 #[test]
-fn switching_while_verifying_takes_effect_after_the_check() {
+fn a_visibility_change_while_verifying_takes_effect_after_the_check() {
     let (mut h, op) = Harness::verifying();
     let reason = ManualEntryReason::PermissionMissing;
-    let fx = h.step(Event::SwitchToManualEntry { reason }, t(6));
+    let fx = h.step(visibility(CallVisibility::PermissionMissing), t(6));
     assert!(fx.is_empty());
     assert_eq!(h.state(), &Verifying);
     let fx = h.step(
@@ -1036,7 +1076,7 @@ fn resend_renews_the_verification_and_awaits_the_new_call() {
 fn resend_keeps_manual_entry_when_calls_cannot_be_read() {
     let mut h = Harness::awaiting();
     let reason = ManualEntryReason::CallsUnreadable;
-    h.step(Event::SwitchToManualEntry { reason }, t(2));
+    h.step(visibility(CallVisibility::Hidden), t(2));
     let sent = t(1) + RESEND_AFTER;
     let (op, _) = h.resend(sent);
     let fx = h.step(
@@ -1319,12 +1359,7 @@ fn operations_after_the_end_say_why() {
     assert_eq!(reply_to(&fx, op), Reply::Resend(Err(MotpError::Expired)));
     let (op, fx) = h.call(CALL, now, now);
     assert_eq!(reply_to(&fx, op), ignored(IgnoredCall::NotAwaitingCall));
-    let fx = h.step(
-        Event::SwitchToManualEntry {
-            reason: ManualEntryReason::PermissionMissing,
-        },
-        now,
-    );
+    let fx = h.step(visibility(CallVisibility::PermissionMissing), now);
     assert!(fx.is_empty());
 
     let (mut h, op) = Harness::verifying();
@@ -1371,4 +1406,254 @@ fn state_names_and_finality() {
         "calls_unreadable"
     );
     assert_eq!(IgnoredCall::BeforeRequest.as_str(), "before_request");
+}
+
+// Which sighting of a call counts: the core decides, not the shells.
+
+/// The checks sent among `effects`, as (op, caller ID or code).
+fn checks_sent(effects: &[Effect]) -> Vec<(OpId, CheckRequest)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SendCheck { op, request, .. } => Some((*op, request.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn network_down() -> MotpError {
+    MotpError::Network {
+        reason: "connection reset".to_owned(),
+    }
+}
+
+#[test]
+fn a_network_error_then_the_call_log_row_of_the_same_call_verifies() {
+    // The ringing broadcast is checked, and the check fails in transit.
+    let (mut h, ringing) = Harness::verifying();
+    let fx = h.step(
+        Event::CheckFinished {
+            op: ringing,
+            result: Err(network_down()),
+        },
+        t(6),
+    );
+    assert_eq!(reply_to(&fx, ringing), Reply::Call(Err(network_down())));
+    assert_eq!(notified(&fx), [AwaitingCall]);
+    // The call-log row of the same call, in another presentation, is not a
+    // repeat to drop: it is checked at once.
+    let (row, fx) = h.call(CALL_NATIONAL, t(5), t(8));
+    assert_eq!(notified(&fx), [Verifying]);
+    let sent = checks_sent(&fx);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, row);
+    assert_eq!(sent[0].1.caller_id.as_deref(), Some(CALL_NATIONAL));
+    let fx = h.step(
+        Event::CheckFinished {
+            op: row,
+            result: approved("tok"),
+        },
+        t(9),
+    );
+    assert_eq!(notified(&fx), [verified("tok")]);
+    assert_eq!(
+        reply_to(&fx, row),
+        Reply::Call(Ok(CallMatch::Verified {
+            token: "tok".to_owned()
+        }))
+    );
+}
+
+#[test]
+fn a_check_that_failed_in_transit_is_retried_with_backoff() {
+    let (mut h, op) = Harness::verifying();
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: Err(MotpError::Server { status: 503 }),
+        },
+        t(6),
+    );
+    // The first retry one second later is the machine's next deadline.
+    assert_eq!(deadline_set(&fx), Some(Some(t(7))));
+    let fx = h.step(Event::DeadlineReached, t(7));
+    assert_eq!(notified(&fx), [Verifying]);
+    let sent = checks_sent(&fx);
+    assert_eq!(sent.len(), 1);
+    let (retry, request) = &sent[0];
+    assert!(retry.is_internal(), "nobody waits for a retry's reply");
+    assert_eq!(request.caller_id.as_deref(), Some(CALL));
+    // It fails again: the next wait is two seconds.
+    let fx = h.step(
+        Event::CheckFinished {
+            op: *retry,
+            result: Err(network_down()),
+        },
+        t(8),
+    );
+    assert!(replies(&fx).is_empty());
+    assert_eq!(notified(&fx), [AwaitingCall]);
+    assert_eq!(deadline_set(&fx), Some(Some(t(10))));
+    assert!(checks_sent(&h.step(Event::DeadlineReached, t(9))).is_empty());
+    let fx = h.step(Event::DeadlineReached, t(10));
+    let (retry, _) = checks_sent(&fx)[0].clone();
+    let fx = h.step(
+        Event::CheckFinished {
+            op: retry,
+            result: approved("tok"),
+        },
+        t(11),
+    );
+    assert_eq!(notified(&fx), [verified("tok")]);
+    assert!(replies(&fx).is_empty());
+}
+
+#[test]
+fn a_check_timing_out_is_retried_and_its_late_approval_still_counts() {
+    let (mut h, op) = Harness::verifying();
+    let gave_up = t(5) + REQUEST_TIMEOUT + REQUEST_GRACE;
+    let fx = h.step(Event::DeadlineReached, gave_up);
+    assert_eq!(reply_to(&fx, op), Reply::Call(Err(MotpError::Timeout)));
+    assert_eq!(notified(&fx), [AwaitingCall]);
+    let fx = h.step(Event::DeadlineReached, gave_up + Duration::from_secs(1));
+    assert_eq!(notified(&fx), [Verifying]);
+    // The first check's approval arrives late: the verification is done.
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        gave_up + Duration::from_secs(2),
+    );
+    assert_eq!(notified(&fx), [verified("tok")]);
+}
+
+#[test]
+fn a_wrong_code_is_never_retried_nor_checked_again() {
+    let (mut h, op) = Harness::verifying();
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: Err(MotpError::WrongCode { attempts_left: 2 }),
+        },
+        t(6),
+    );
+    // The next deadline is the call timeout's, not a retry.
+    assert_eq!(deadline_set(&fx), Some(Some(t(1) + CALL_TIMEOUT)));
+    let (op, fx) = h.call(CALL_NATIONAL, t(5), t(7));
+    assert_eq!(reply_to(&fx, op), ignored(IgnoredCall::AlreadyRejected));
+    assert!(checks_sent(&fx).is_empty());
+}
+
+#[test]
+fn retries_stop_when_the_verification_expires() {
+    let (mut h, op) = Harness::verifying();
+    h.step(
+        Event::CheckFinished {
+            op,
+            result: Err(network_down()),
+        },
+        t(6),
+    );
+    // Every retry fails until the verification expires.
+    let mut now = t(6);
+    while h.state() != &Expired {
+        now = h.machine.deadline().expect("a deadline while waiting");
+        let fx = h.step(Event::DeadlineReached, now);
+        for (retry, _) in checks_sent(&fx) {
+            h.step(
+                Event::CheckFinished {
+                    op: retry,
+                    result: Err(network_down()),
+                },
+                now,
+            );
+        }
+    }
+    assert_eq!(now, t(1) + TTL);
+    assert_eq!(h.machine.deadline(), None);
+}
+
+#[test]
+fn a_call_seen_while_a_typed_code_is_checked_follows_it() {
+    let mut h = Harness::manual_entry();
+    let now = t(1) + CALL_TIMEOUT;
+    let (typed, _) = h.code("999", now);
+    assert_eq!(h.state(), &Verifying);
+    // The call arrives late, while the typed code is being checked.
+    let (call, fx) = h.call(CALL, now, now);
+    assert!(
+        replies(&fx).is_empty(),
+        "the call waits for the typed check"
+    );
+    assert!(checks_sent(&fx).is_empty());
+    // The typed code was wrong: the call is checked next, on the same step.
+    let fx = h.step(
+        Event::CheckFinished {
+            op: typed,
+            result: Err(MotpError::WrongCode { attempts_left: 2 }),
+        },
+        now,
+    );
+    assert_eq!(
+        notified(&fx),
+        [manual(ManualEntryReason::CallTimeout), Verifying]
+    );
+    let sent = checks_sent(&fx);
+    assert_eq!(sent[0].0, call);
+    assert_eq!(sent[0].1.caller_id.as_deref(), Some(CALL));
+}
+
+#[test]
+fn a_call_waiting_behind_an_approved_check_is_answered() {
+    let mut h = Harness::manual_entry();
+    let now = t(1) + CALL_TIMEOUT;
+    let (typed, _) = h.code("999", now);
+    let (call, _) = h.call(CALL, now, now);
+    let fx = h.step(
+        Event::CheckFinished {
+            op: typed,
+            result: approved("tok"),
+        },
+        now,
+    );
+    assert_eq!(notified(&fx), [verified("tok")]);
+    assert_eq!(reply_to(&fx, call), ignored(IgnoredCall::NotAwaitingCall));
+    assert!(checks_sent(&fx).is_empty());
+}
+
+#[test]
+fn a_typed_code_the_server_refused_makes_its_call_a_repeat() {
+    let mut h = Harness::manual_entry();
+    let now = t(1) + CALL_TIMEOUT;
+    let (typed, _) = h.code("123", now);
+    h.step(
+        Event::CheckFinished {
+            op: typed,
+            result: Err(MotpError::WrongCode { attempts_left: 2 }),
+        },
+        now,
+    );
+    let (op, fx) = h.call(CALL, now, now);
+    assert_eq!(reply_to(&fx, op), ignored(IgnoredCall::AlreadyRejected));
+}
+
+#[test]
+fn a_typed_code_that_failed_in_transit_is_not_retried_behind_the_users_back() {
+    let mut h = Harness::manual_entry();
+    let now = t(1) + CALL_TIMEOUT;
+    let (typed, _) = h.code("123", now);
+    let fx = h.step(
+        Event::CheckFinished {
+            op: typed,
+            result: Err(network_down()),
+        },
+        now,
+    );
+    assert_eq!(reply_to(&fx, typed), Reply::Code(Err(network_down())));
+    // The next deadline is expiry's, not a retry.
+    assert_eq!(deadline_set(&fx), Some(Some(t(1) + TTL)));
+    // The user may type it again at once.
+    let (_, fx) = h.code("123", now);
+    assert_eq!(notified(&fx), [Verifying]);
 }

@@ -163,7 +163,7 @@ for framework in slices:
     mac = (framework / "Versions").is_dir()
     contents = framework / "Versions/A" if mac else framework
     plist = (contents / "Resources/Info.plist") if mac else (framework / "Info.plist")
-    for part in ("MotpRustFFI", "Headers/MotpRustFFI.h", "Modules/module.modulemap"):
+    for part in ("MotpRustFFI", "Headers/MotpRustFFI.h", "Headers/MotpCoreFFI.h", "Modules/module.modulemap"):
         need((contents / part).is_file(), f"{framework}: {part} missing")
     need(plist.is_file(), f"{framework}: Info.plist missing")
     if mac:
@@ -172,6 +172,8 @@ for framework in slices:
     modulemap = (contents / "Modules/module.modulemap").read_text()
     need("framework module MotpRustFFI" in modulemap, "module map is not a framework module")
     need("_Builtin_" not in modulemap, "module map names clang builtin modules")
+    for header in ("MotpRustFFI.h", "MotpCoreFFI.h"):
+        need(f'header "{header}"' in modulemap, f"module map lacks {header}")
     need("<string>9.8.7</string>" in plist.read_text(), "Info.plist lacks the crate version")
     binaries[(contents / "MotpRustFFI").read_text().split()[0]] = (contents / "MotpRustFFI").read_text().split()
 expected = {

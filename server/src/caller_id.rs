@@ -1,11 +1,11 @@
 //! Reading the code out of a caller ID that the phone reported, for
 //! `check` with `caller_id`. The server uses the SDK's own matcher
-//! ([`motp_core::matcher::CallerIdMatcher`]), so both sides accept exactly
+//! ([`motp_core::CallerIdMatcher`]), so both sides accept exactly
 //! the same presentations.
 
 use motp_core::countries;
-use motp_core::matcher::CallerIdMatcher;
-use motp_core::pattern::CallerPattern;
+use motp_core::CallerIdMatcher;
+use motp_core::CallerPattern;
 
 /// Whether the SDK's matcher knows `iso` as a home country.
 pub fn is_known_country(iso: &str) -> bool {

@@ -57,9 +57,9 @@ impl Clock for ManualClock {
 }
 
 /// Converts milliseconds since the epoch to a wire timestamp.
-pub fn timestamp(ms: i64) -> motp_core::time::Timestamp {
+pub fn timestamp(ms: i64) -> motp_core::Timestamp {
     let ms = u64::try_from(ms).unwrap_or(0);
-    motp_core::time::Timestamp(UNIX_EPOCH + Duration::from_millis(ms))
+    motp_core::Timestamp(UNIX_EPOCH + Duration::from_millis(ms))
 }
 
 /// Rounds `ms` up to a whole second, so that instants shown to clients

@@ -150,7 +150,7 @@ impl CallerRange {
             ));
         }
         // The SDK parses the same prefix: refuse what it would refuse.
-        motp_core::pattern::CallerPattern::new(&self.prefix, self.code_length)
+        motp_core::CallerPattern::new(&self.prefix, self.code_length)
             .map_err(|e| format!("caller range {}: {e}", self.prefix))?;
         Ok(())
     }

@@ -96,7 +96,7 @@ async fn attack(h: &common::Harness, phone: &str, resend: bool) -> (u64, u64) {
 }
 
 fn ts(v: &serde_json::Value) -> i64 {
-    let t = motp_core::time::Timestamp::parse(v.as_str().unwrap()).unwrap();
+    let t = motp_core::Timestamp::parse(v.as_str().unwrap()).unwrap();
     (t.unix_seconds() * 1000) as i64
 }
 

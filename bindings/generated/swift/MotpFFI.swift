@@ -471,78 +471,6 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
-    typealias FfiType = UInt16
-    typealias SwiftType = UInt16
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
-    typealias FfiType = UInt32
-    typealias SwiftType = UInt32
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
-    typealias FfiType = UInt64
-    typealias SwiftType = UInt64
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterBool : FfiConverter {
-    typealias FfiType = Int8
-    typealias SwiftType = Bool
-
-    public static func lift(_ value: Int8) throws -> Bool {
-        return value != 0
-    }
-
-    public static func lower(_ value: Bool) -> Int8 {
-        return value ? 1 : 0
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Bool {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: Bool, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterString: FfiConverter {
     typealias SwiftType = String
     typealias FfiType = RustBuffer
@@ -629,261 +557,6 @@ fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
     }
 }
 
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
-    typealias SwiftType = TimeInterval
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeInterval {
-        let seconds: UInt64 = try readInt(&buf)
-        let nanoseconds: UInt32 = try readInt(&buf)
-        return Double(seconds) + (Double(nanoseconds) / 1.0e9)
-    }
-
-    public static func write(_ value: TimeInterval, into buf: inout [UInt8]) {
-        if value.rounded(.down) > Double(Int64.max) {
-            fatalError("Duration overflow, exceeds max bounds supported by Uniffi")
-        }
-
-        if value < 0 {
-            fatalError("Invalid duration, must be non-negative")
-        }
-
-        let seconds = UInt64(value)
-        let nanoseconds = UInt32((value - Double(seconds)) * 1.0e9)
-        writeInt(&buf, seconds)
-        writeInt(&buf, nanoseconds)
-    }
-}
-
-
-
-
-/**
- * A sink for the SDK's log lines, for apps that route logs their own way
- * (Timber, a crash reporter, `OSLog` with their own subsystem…).
- *
- * Called from the SDK's background threads: return quickly and do not call
- * back into the SDK from here. An exception thrown here is swallowed.
- */
-public protocol Logger: AnyObject, Sendable {
-    
-    /**
-     * One log line. `target` names the SDK module that wrote it
-     * (`motp_core::driver`); `message` never holds a code or a full number.
-     */
-    func log(level: LogLevel, target: String, message: String) throws 
-    
-}
-/**
- * A sink for the SDK's log lines, for apps that route logs their own way
- * (Timber, a crash reporter, `OSLog` with their own subsystem…).
- *
- * Called from the SDK's background threads: return quickly and do not call
- * back into the SDK from here. An exception thrown here is swallowed.
- */
-open class LoggerImpl: Logger, @unchecked Sendable {
-    fileprivate let handle: UInt64
-
-    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public struct NoHandle {
-        public init() {}
-    }
-
-    // TODO: We'd like this to be `private` but for Swifty reasons,
-    // we can't implement `FfiConverter` without making this `required` and we can't
-    // make it `required` without making it `public`.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    required public init(unsafeFromHandle handle: UInt64) {
-        self.handle = handle
-    }
-
-    // This constructor can be used to instantiate a fake object.
-    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
-    //
-    // - Warning:
-    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public init(noHandle: NoHandle) {
-        self.handle = 0
-    }
-
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public func uniffiCloneHandle() -> UInt64 {
-        return try! rustCall { uniffi_motp_ffi_fn_clone_logger(self.handle, $0) }
-    }
-    // No primary constructor declared for this class.
-
-    deinit {
-        if handle == 0 {
-            // Mock objects have handle=0 don't try to free them
-            return
-        }
-
-        try! rustCall { uniffi_motp_ffi_fn_free_logger(handle, $0) }
-    }
-
-    
-
-    
-    /**
-     * One log line. `target` names the SDK module that wrote it
-     * (`motp_core::driver`); `message` never holds a code or a full number.
-     */
-open func log(level: LogLevel, target: String, message: String)throws   {try rustCallWithError(FfiConverterTypeMotpError_lift) {
-        uniffiCallStatus in
-    uniffi_motp_ffi_fn_method_logger_log(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeLogLevel_lower(level),
-        FfiConverterString.lower(target),
-        FfiConverterString.lower(message),uniffiCallStatus
-    )
-}
-}
-    
-
-    
-}
-
-
-
-// Put the implementation in a struct so we don't pollute the top-level namespace
-fileprivate struct UniffiCallbackInterfaceLogger {
-
-    // Create the VTable using a series of closures.
-    // Swift automatically converts these into C callback functions.
-    //
-    // Store the vtable directly.
-    static let vtable: UniffiVTableCallbackInterfaceLogger = UniffiVTableCallbackInterfaceLogger(
-        uniffiFree: { (uniffiHandle: UInt64) -> () in
-            do {
-                try FfiConverterTypeLogger.handleMap.remove(handle: uniffiHandle)
-            } catch {
-                print("Uniffi callback interface Logger: handle missing in uniffiFree")
-            }
-        },
-        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
-            do {
-                return try FfiConverterTypeLogger.handleMap.clone(handle: uniffiHandle)
-            } catch {
-                fatalError("Uniffi callback interface Logger: handle missing in uniffiClone")
-            }
-        },
-        log: { (
-            uniffiHandle: UInt64,
-            level: RustBuffer,
-            target: RustBuffer,
-            message: RustBuffer,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeLogger.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return try uniffiObj.log(
-                     level: try FfiConverterTypeLogLevel_lift(level),
-                     target: try FfiConverterString.lift(target),
-                     message: try FfiConverterString.lift(message)
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCallWithError(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn,
-                lowerError: FfiConverterTypeMotpError_lower
-            )
-        }
-    )
-
-    // Rust stores this pointer for future callback invocations, so it must live
-    // for the process lifetime (not just for the init function call).
-    //
-    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
-    // This is safe because the pointee is initialized once during static init
-    // and never mutated by either side of the FFI.  Its fields are C function pointers.
-    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogger> = {
-        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogger>.allocate(capacity: 1)
-        ptr.initialize(to: vtable)
-        return UnsafePointer(ptr)
-    }()
-}
-
-private func uniffiCallbackInitLogger() {
-    uniffi_motp_ffi_fn_init_callback_vtable_logger(UniffiCallbackInterfaceLogger.vtablePtr)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeLogger: FfiConverter {
-    fileprivate static let handleMap = UniffiHandleMap<Logger>()
-
-    typealias FfiType = UInt64
-    typealias SwiftType = Logger
-
-    public static func lift(_ handle: UInt64) throws -> Logger {
-        if ((handle & 1) == 0) {
-            // Rust-generated handle, construct a new class that uses the handle to implement the
-            // interface
-            return LoggerImpl(unsafeFromHandle: handle)
-        } else {
-            // Swift-generated handle, get the object from the handle map
-            return try handleMap.remove(handle: handle)
-        }
-    }
-
-    public static func lower(_ value: Logger) -> UInt64 {
-         if let rustImpl = value as? LoggerImpl {
-             // Rust-implemented object.  Clone the handle and return it
-            return rustImpl.uniffiCloneHandle()
-         } else {
-            // Swift object, generate a new vtable handle and return that.
-            return handleMap.insert(obj: value)
-         }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Logger {
-        let handle: UInt64 = try readInt(&buf)
-        return try lift(handle)
-    }
-
-    public static func write(_ value: Logger, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLogger_lift(_ handle: UInt64) throws -> Logger {
-    return try FfiConverterTypeLogger.lift(handle)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
-    return FfiConverterTypeLogger.lower(value)
-}
-
-
-
 
 
 
@@ -908,7 +581,7 @@ public protocol MissedCallMatcherProtocol: AnyObject, Sendable {
     /**
      * The pattern, normalised (`+442079460`).
      */
-    func pattern()  -> CallerPattern
+    func pattern()  -> CallerInfo
     
 }
 /**
@@ -964,12 +637,12 @@ open class MissedCallMatcher: MissedCallMatcherProtocol, @unchecked Sendable {
      * A matcher for `pattern` on a handset from `home_country`. Throws
      * `InvalidInput` for a malformed pattern or an unknown country.
      */
-public convenience init(pattern: CallerPattern, homeCountry: String)throws  {
+public convenience init(pattern: CallerInfo, homeCountry: String)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeMotpError_lift) {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_constructor_missedcallmatcher_new(
-        FfiConverterTypeCallerPattern_lower(pattern),
+        FfiConverterTypeCallerInfo_lower(pattern),
         FfiConverterString.lower(homeCountry),uniffiCallStatus
     )
 }
@@ -1005,8 +678,8 @@ open func matchNumber(number: String) -> CallerIdMatch  {
     /**
      * The pattern, normalised (`+442079460`).
      */
-open func pattern() -> CallerPattern  {
-    return try!  FfiConverterTypeCallerPattern_lift(try! rustCall() {
+open func pattern() -> CallerInfo  {
+    return try!  FfiConverterTypeCallerInfo_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_method_missedcallmatcher_pattern(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1075,16 +748,19 @@ public protocol MotpClientProtocol: AnyObject, Sendable {
     /**
      * Asks the server to call `phone_number` (E.164, or national in the
      * home country) and returns once the call is on its way, in state
-     * `AwaitingCall` (or further).
+     * `AwaitingCall` or `ManualEntry` (or further).
      *
-     * `listener` hears every state change from `Requesting` on, in order,
-     * including those before this returns.
+     * `visibility` says what this device can see of incoming calls: with
+     * `Numbers` the SDK waits for the call; otherwise (`PermissionMissing`
+     * on Android without the permissions, `Hidden` on iOS) it asks for the
+     * typed code at once. `listener` hears every state change from
+     * `Requesting` on, in order, including those before this returns.
      *
      * Throws `InvalidPhoneNumber`, `DestinationNotAllowed`, `RateLimited`,
      * `Unauthorized`, or a network error (`Network`, `Timeout`, `Server`).
      * Canceling the coroutine or task withdraws the verification.
      */
-    func startVerification(phoneNumber: String, listener: VerificationListener?) async throws  -> Verification
+    func startVerification(phoneNumber: String, visibility: CallVisibility, listener: VerificationListener?) async throws  -> Verification
     
 }
 /**
@@ -1164,21 +840,24 @@ public convenience init(config: MotpConfig)throws  {
     /**
      * Asks the server to call `phone_number` (E.164, or national in the
      * home country) and returns once the call is on its way, in state
-     * `AwaitingCall` (or further).
+     * `AwaitingCall` or `ManualEntry` (or further).
      *
-     * `listener` hears every state change from `Requesting` on, in order,
-     * including those before this returns.
+     * `visibility` says what this device can see of incoming calls: with
+     * `Numbers` the SDK waits for the call; otherwise (`PermissionMissing`
+     * on Android without the permissions, `Hidden` on iOS) it asks for the
+     * typed code at once. `listener` hears every state change from
+     * `Requesting` on, in order, including those before this returns.
      *
      * Throws `InvalidPhoneNumber`, `DestinationNotAllowed`, `RateLimited`,
      * `Unauthorized`, or a network error (`Network`, `Timeout`, `Server`).
      * Canceling the coroutine or task withdraws the verification.
      */
-open func startVerification(phoneNumber: String, listener: VerificationListener? = nil)async throws  -> Verification  {
+open func startVerification(phoneNumber: String, visibility: CallVisibility, listener: VerificationListener? = nil)async throws  -> Verification  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_motp_ffi_fn_method_motpclient_start_verification(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(phoneNumber),FfiConverterOptionTypeVerificationListener.lower(listener)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(phoneNumber),FfiConverterTypeCallVisibility_lower(visibility),FfiConverterOptionTypeVerificationListener.lower(listener)
                 )
             },
             pollFunc: ffi_motp_ffi_rust_future_poll_u64,
@@ -1240,6 +919,233 @@ public func FfiConverterTypeMotpClient_lower(_ value: MotpClient) -> UInt64 {
 
 
 /**
+ * A sink for the SDK's log lines, for apps that route logs their own way
+ * (Timber, a crash reporter, `OSLog` with their own subsystem…).
+ *
+ * Called from the SDK's background threads: return quickly and do not call
+ * back into the SDK from here. An exception thrown here is swallowed.
+ */
+public protocol MotpLogger: AnyObject, Sendable {
+    
+    /**
+     * One log line. `target` names the SDK module that wrote it
+     * (`motp_core::driver`); `message` never holds a code or a full number.
+     */
+    func log(level: LogLevel, target: String, message: String) throws 
+    
+}
+/**
+ * A sink for the SDK's log lines, for apps that route logs their own way
+ * (Timber, a crash reporter, `OSLog` with their own subsystem…).
+ *
+ * Called from the SDK's background threads: return quickly and do not call
+ * back into the SDK from here. An exception thrown here is swallowed.
+ */
+open class MotpLoggerImpl: MotpLogger, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_motp_ffi_fn_clone_motplogger(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_motp_ffi_fn_free_motplogger(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One log line. `target` names the SDK module that wrote it
+     * (`motp_core::driver`); `message` never holds a code or a full number.
+     */
+open func log(level: LogLevel, target: String, message: String)throws   {try rustCallWithError(FfiConverterTypeMotpError_lift) {
+        uniffiCallStatus in
+    uniffi_motp_ffi_fn_method_motplogger_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogLevel_lower(level),
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceMotpLogger {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceMotpLogger = UniffiVTableCallbackInterfaceMotpLogger(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeMotpLogger.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface MotpLogger: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeMotpLogger.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface MotpLogger: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            level: RustBuffer,
+            target: RustBuffer,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeMotpLogger.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.log(
+                     level: try FfiConverterTypeLogLevel_lift(level),
+                     target: try FfiConverterString.lift(target),
+                     message: try FfiConverterString.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMotpError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceMotpLogger> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceMotpLogger>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitMotpLogger() {
+    uniffi_motp_ffi_fn_init_callback_vtable_motplogger(UniffiCallbackInterfaceMotpLogger.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMotpLogger: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<MotpLogger>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = MotpLogger
+
+    public static func lift(_ handle: UInt64) throws -> MotpLogger {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MotpLoggerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: MotpLogger) -> UInt64 {
+         if let rustImpl = value as? MotpLoggerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MotpLogger {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MotpLogger, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMotpLogger_lift(_ handle: UInt64) throws -> MotpLogger {
+    return try FfiConverterTypeMotpLogger.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMotpLogger_lower(_ value: MotpLogger) -> UInt64 {
+    return FfiConverterTypeMotpLogger.lower(value)
+}
+
+
+
+
+
+
+/**
  * One "bring your own backend" verification: like [`MissedCallMatcher`],
  * and it also ignores calls outside the verification's time window.
  */
@@ -1259,7 +1165,7 @@ public protocol OfflineVerificationProtocol: AnyObject, Sendable {
     /**
      * The pattern, normalised.
      */
-    func pattern()  -> CallerPattern
+    func pattern()  -> CallerInfo
     
 }
 /**
@@ -1312,12 +1218,12 @@ open class OfflineVerification: OfflineVerificationProtocol, @unchecked Sendable
      * Throws `InvalidInput` for a malformed pattern, an unknown country,
      * or an `expires_at` not after `started_at`.
      */
-public convenience init(pattern: CallerPattern, homeCountry: String, expiresAt: Date, startedAt: Date? = nil)throws  {
+public convenience init(pattern: CallerInfo, homeCountry: String, expiresAt: Date, startedAt: Date? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeMotpError_lift) {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_constructor_offlineverification_new(
-        FfiConverterTypeCallerPattern_lower(pattern),
+        FfiConverterTypeCallerInfo_lower(pattern),
         FfiConverterString.lower(homeCountry),
         FfiConverterTimestamp.lower(expiresAt),
         FfiConverterOptionTimestamp.lower(startedAt),uniffiCallStatus
@@ -1368,8 +1274,8 @@ open func onIncomingCall(number: String, observedAt: Date) -> String?  {
     /**
      * The pattern, normalised.
      */
-open func pattern() -> CallerPattern  {
-    return try!  FfiConverterTypeCallerPattern_lift(try! rustCall() {
+open func pattern() -> CallerInfo  {
+    return try!  FfiConverterTypeCallerInfo_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_method_offlineverification_pattern(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1444,7 +1350,7 @@ public protocol VerificationProtocol: AnyObject, Sendable {
      * What the calling number looks like: show its prefix beside the code
      * field (`+44 20 7946 0___`).
      */
-    func caller()  -> CallerPattern
+    func caller()  -> CallerInfo
     
     /**
      * Cancels the verification: the state becomes `Canceled` at once and
@@ -1475,17 +1381,18 @@ public protocol VerificationProtocol: AnyObject, Sendable {
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged, `sim_slot` the SIM it came
-     * in on when known.
+     * `observed_at` when it rang or was logged.
      *
-     * Report every incoming number while the verification runs, even
-     * twice; the SDK decides. A number that fits the caller pattern is
-     * checked by the server: returns `Verified` with the token, or
+     * Report every sighting of every incoming number while the verification
+     * runs (ringing, call log, call screening), even the same call twice:
+     * the SDK decides which one counts, skips a call already being checked
+     * or refused, and retries a check that failed in transit. Returns
+     * `Verified` with the token when this sighting was approved, or
      * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
      * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended.
+     * unless it ended, and its state tells the outcome of any retry.
      */
-    func onIncomingCall(number: String, observedAt: Date, simSlot: UInt32?) async throws  -> CallMatch
+    func onIncomingCall(number: String, observedAt: Date) async throws  -> CallMatch
     
     /**
      * Asks for a new call with a new code, allowed from
@@ -1493,6 +1400,15 @@ public protocol VerificationProtocol: AnyObject, Sendable {
      * long to wait. The verification then awaits the new call.
      */
     func resend() async throws 
+    
+    /**
+     * Tells the SDK that what the device can see of incoming calls changed
+     * (a permission granted or revoked while the verification runs). The
+     * SDK decides what follows: without visibility `AwaitingCall` becomes
+     * `ManualEntry`; with it again, manual entry for want of a permission
+     * goes back to `AwaitingCall`.
+     */
+    func setCallVisibility(visibility: CallVisibility) 
     
     /**
      * The current state.
@@ -1510,13 +1426,6 @@ public protocol VerificationProtocol: AnyObject, Sendable {
      * network error.
      */
     func submitCode(code: String) async throws  -> String
-    
-    /**
-     * Tells the SDK that incoming calls cannot be read, so `AwaitingCall`
-     * becomes `ManualEntry` with `reason`. Call it when the permissions
-     * are missing or denied, and on iOS.
-     */
-    func switchToManualEntry(reason: ManualEntryReason) 
     
 }
 /**
@@ -1587,8 +1496,8 @@ open class Verification: VerificationProtocol, @unchecked Sendable {
      * What the calling number looks like: show its prefix beside the code
      * field (`+44 20 7946 0___`).
      */
-open func caller() -> CallerPattern  {
-    return try!  FfiConverterTypeCallerPattern_lift(try! rustCall() {
+open func caller() -> CallerInfo  {
+    return try!  FfiConverterTypeCallerInfo_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_method_verification_caller(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1667,22 +1576,23 @@ open func nextState()async throws  -> VerificationState  {
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged, `sim_slot` the SIM it came
-     * in on when known.
+     * `observed_at` when it rang or was logged.
      *
-     * Report every incoming number while the verification runs, even
-     * twice; the SDK decides. A number that fits the caller pattern is
-     * checked by the server: returns `Verified` with the token, or
+     * Report every sighting of every incoming number while the verification
+     * runs (ringing, call log, call screening), even the same call twice:
+     * the SDK decides which one counts, skips a call already being checked
+     * or refused, and retries a check that failed in transit. Returns
+     * `Verified` with the token when this sighting was approved, or
      * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
      * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended.
+     * unless it ended, and its state tells the outcome of any retry.
      */
-open func onIncomingCall(number: String, observedAt: Date, simSlot: UInt32? = nil)async throws  -> CallMatch  {
+open func onIncomingCall(number: String, observedAt: Date)async throws  -> CallMatch  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_motp_ffi_fn_method_verification_on_incoming_call(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(number),FfiConverterTimestamp.lower(observedAt),FfiConverterOptionUInt32.lower(simSlot)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(number),FfiConverterTimestamp.lower(observedAt)
                 )
             },
             pollFunc: ffi_motp_ffi_rust_future_poll_rust_buffer,
@@ -1712,6 +1622,22 @@ open func resend()async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeMotpError_lift
         )
+}
+    
+    /**
+     * Tells the SDK that what the device can see of incoming calls changed
+     * (a permission granted or revoked while the verification runs). The
+     * SDK decides what follows: without visibility `AwaitingCall` becomes
+     * `ManualEntry`; with it again, manual entry for want of a permission
+     * goes back to `AwaitingCall`.
+     */
+open func setCallVisibility(visibility: CallVisibility)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_motp_ffi_fn_method_verification_set_call_visibility(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCallVisibility_lower(visibility),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1750,20 +1676,6 @@ open func submitCode(code: String)async throws  -> String  {
             liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeMotpError_lift
         )
-}
-    
-    /**
-     * Tells the SDK that incoming calls cannot be read, so `AwaitingCall`
-     * becomes `ManualEntry` with `reason`. Call it when the permissions
-     * are missing or denied, and on iOS.
-     */
-open func switchToManualEntry(reason: ManualEntryReason)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_motp_ffi_fn_method_verification_switch_to_manual_entry(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeManualEntryReason_lower(reason),uniffiCallStatus
-    )
-}
 }
     
 
@@ -1811,592 +1723,6 @@ public func FfiConverterTypeVerification_lower(_ value: Verification) -> UInt64 
     return FfiConverterTypeVerification.lower(value)
 }
 
-
-
-
-
-
-/**
- * Hears every state change of a verification, in order.
- *
- * Called on an SDK background thread: return quickly (post to your UI
- * thread) and do not block. An exception thrown here is logged and
- * otherwise ignored.
- */
-public protocol VerificationListener: AnyObject, Sendable {
-    
-    /**
-     * The verification entered `state`.
-     */
-    func onStateChanged(state: VerificationState) throws 
-    
-}
-/**
- * Hears every state change of a verification, in order.
- *
- * Called on an SDK background thread: return quickly (post to your UI
- * thread) and do not block. An exception thrown here is logged and
- * otherwise ignored.
- */
-open class VerificationListenerImpl: VerificationListener, @unchecked Sendable {
-    fileprivate let handle: UInt64
-
-    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public struct NoHandle {
-        public init() {}
-    }
-
-    // TODO: We'd like this to be `private` but for Swifty reasons,
-    // we can't implement `FfiConverter` without making this `required` and we can't
-    // make it `required` without making it `public`.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    required public init(unsafeFromHandle handle: UInt64) {
-        self.handle = handle
-    }
-
-    // This constructor can be used to instantiate a fake object.
-    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
-    //
-    // - Warning:
-    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public init(noHandle: NoHandle) {
-        self.handle = 0
-    }
-
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public func uniffiCloneHandle() -> UInt64 {
-        return try! rustCall { uniffi_motp_ffi_fn_clone_verificationlistener(self.handle, $0) }
-    }
-    // No primary constructor declared for this class.
-
-    deinit {
-        if handle == 0 {
-            // Mock objects have handle=0 don't try to free them
-            return
-        }
-
-        try! rustCall { uniffi_motp_ffi_fn_free_verificationlistener(handle, $0) }
-    }
-
-    
-
-    
-    /**
-     * The verification entered `state`.
-     */
-open func onStateChanged(state: VerificationState)throws   {try rustCallWithError(FfiConverterTypeMotpError_lift) {
-        uniffiCallStatus in
-    uniffi_motp_ffi_fn_method_verificationlistener_on_state_changed(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeVerificationState_lower(state),uniffiCallStatus
-    )
-}
-}
-    
-
-    
-}
-
-
-
-// Put the implementation in a struct so we don't pollute the top-level namespace
-fileprivate struct UniffiCallbackInterfaceVerificationListener {
-
-    // Create the VTable using a series of closures.
-    // Swift automatically converts these into C callback functions.
-    //
-    // Store the vtable directly.
-    static let vtable: UniffiVTableCallbackInterfaceVerificationListener = UniffiVTableCallbackInterfaceVerificationListener(
-        uniffiFree: { (uniffiHandle: UInt64) -> () in
-            do {
-                try FfiConverterTypeVerificationListener.handleMap.remove(handle: uniffiHandle)
-            } catch {
-                print("Uniffi callback interface VerificationListener: handle missing in uniffiFree")
-            }
-        },
-        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
-            do {
-                return try FfiConverterTypeVerificationListener.handleMap.clone(handle: uniffiHandle)
-            } catch {
-                fatalError("Uniffi callback interface VerificationListener: handle missing in uniffiClone")
-            }
-        },
-        onStateChanged: { (
-            uniffiHandle: UInt64,
-            state: RustBuffer,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeVerificationListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return try uniffiObj.onStateChanged(
-                     state: try FfiConverterTypeVerificationState_lift(state)
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCallWithError(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn,
-                lowerError: FfiConverterTypeMotpError_lower
-            )
-        }
-    )
-
-    // Rust stores this pointer for future callback invocations, so it must live
-    // for the process lifetime (not just for the init function call).
-    //
-    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
-    // This is safe because the pointee is initialized once during static init
-    // and never mutated by either side of the FFI.  Its fields are C function pointers.
-    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceVerificationListener> = {
-        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceVerificationListener>.allocate(capacity: 1)
-        ptr.initialize(to: vtable)
-        return UnsafePointer(ptr)
-    }()
-}
-
-private func uniffiCallbackInitVerificationListener() {
-    uniffi_motp_ffi_fn_init_callback_vtable_verificationlistener(UniffiCallbackInterfaceVerificationListener.vtablePtr)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVerificationListener: FfiConverter {
-    fileprivate static let handleMap = UniffiHandleMap<VerificationListener>()
-
-    typealias FfiType = UInt64
-    typealias SwiftType = VerificationListener
-
-    public static func lift(_ handle: UInt64) throws -> VerificationListener {
-        if ((handle & 1) == 0) {
-            // Rust-generated handle, construct a new class that uses the handle to implement the
-            // interface
-            return VerificationListenerImpl(unsafeFromHandle: handle)
-        } else {
-            // Swift-generated handle, get the object from the handle map
-            return try handleMap.remove(handle: handle)
-        }
-    }
-
-    public static func lower(_ value: VerificationListener) -> UInt64 {
-         if let rustImpl = value as? VerificationListenerImpl {
-             // Rust-implemented object.  Clone the handle and return it
-            return rustImpl.uniffiCloneHandle()
-         } else {
-            // Swift object, generate a new vtable handle and return that.
-            return handleMap.insert(obj: value)
-         }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationListener {
-        let handle: UInt64 = try readInt(&buf)
-        return try lift(handle)
-    }
-
-    public static func write(_ value: VerificationListener, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationListener_lift(_ handle: UInt64) throws -> VerificationListener {
-    return try FfiConverterTypeVerificationListener.lift(handle)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationListener_lower(_ value: VerificationListener) -> UInt64 {
-    return FfiConverterTypeVerificationListener.lower(value)
-}
-
-
-
-
-/**
- * What the verification call's number looks like: `prefix` (E.164 with
- * `+`, e.g. `+442079460`) followed by `code_length` digits, which are the
- * code. Show the prefix beside the code field: `+44 20 7946 0___`.
- */
-public struct CallerPattern: Equatable, Hashable {
-    /**
-     * E.164 prefix with `+`; spaces and dashes are allowed on input.
-     */
-    public let prefix: String
-    /**
-     * How many code digits follow the prefix.
-     */
-    public let codeLength: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * E.164 prefix with `+`; spaces and dashes are allowed on input.
-         */prefix: String, 
-        /**
-         * How many code digits follow the prefix.
-         */codeLength: UInt32) {
-        self.prefix = prefix
-        self.codeLength = codeLength
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension CallerPattern: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeCallerPattern: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallerPattern {
-        return
-            try CallerPattern(
-                prefix: FfiConverterString.read(from: &buf), 
-                codeLength: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: CallerPattern, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.prefix, into: &buf)
-        FfiConverterUInt32.write(value.codeLength, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCallerPattern_lift(_ buf: RustBuffer) throws -> CallerPattern {
-    return try FfiConverterTypeCallerPattern.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCallerPattern_lower(_ value: CallerPattern) -> RustBuffer {
-    return FfiConverterTypeCallerPattern.lower(value)
-}
-
-
-/**
- * How to reach your mOTP server.
- */
-public struct MotpConfig: Equatable, Hashable {
-    /**
-     * Base URL of the mOTP server, e.g. `https://verify.example.com`.
-     */
-    public let serverUrl: String
-    /**
-     * Your app's *publishable* key (`pk_…`). Never ship a secret key.
-     */
-    public let publishableKey: String
-    /**
-     * The handset's home country, ISO 3166 alpha-2 (`GB`, `US`…), from the
-     * SIM or else the locale. Used to read national-format numbers.
-     */
-    public let homeCountry: String
-    /**
-     * Time allowed for one request to the server. Default 10 seconds.
-     */
-    public let requestTimeout: TimeInterval?
-    /**
-     * How long to wait for the verification call before asking the user
-     * to type the code (`ManualEntry`). A later call still counts.
-     * Default 30 seconds.
-     */
-    public let callTimeout: TimeInterval?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Base URL of the mOTP server, e.g. `https://verify.example.com`.
-         */serverUrl: String, 
-        /**
-         * Your app's *publishable* key (`pk_…`). Never ship a secret key.
-         */publishableKey: String, 
-        /**
-         * The handset's home country, ISO 3166 alpha-2 (`GB`, `US`…), from the
-         * SIM or else the locale. Used to read national-format numbers.
-         */homeCountry: String, 
-        /**
-         * Time allowed for one request to the server. Default 10 seconds.
-         */requestTimeout: TimeInterval? = nil, 
-        /**
-         * How long to wait for the verification call before asking the user
-         * to type the code (`ManualEntry`). A later call still counts.
-         * Default 30 seconds.
-         */callTimeout: TimeInterval? = nil) {
-        self.serverUrl = serverUrl
-        self.publishableKey = publishableKey
-        self.homeCountry = homeCountry
-        self.requestTimeout = requestTimeout
-        self.callTimeout = callTimeout
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension MotpConfig: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeMotpConfig: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MotpConfig {
-        return
-            try MotpConfig(
-                serverUrl: FfiConverterString.read(from: &buf), 
-                publishableKey: FfiConverterString.read(from: &buf), 
-                homeCountry: FfiConverterString.read(from: &buf), 
-                requestTimeout: FfiConverterOptionDuration.read(from: &buf), 
-                callTimeout: FfiConverterOptionDuration.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: MotpConfig, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.serverUrl, into: &buf)
-        FfiConverterString.write(value.publishableKey, into: &buf)
-        FfiConverterString.write(value.homeCountry, into: &buf)
-        FfiConverterOptionDuration.write(value.requestTimeout, into: &buf)
-        FfiConverterOptionDuration.write(value.callTimeout, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMotpConfig_lift(_ buf: RustBuffer) throws -> MotpConfig {
-    return try FfiConverterTypeMotpConfig.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMotpConfig_lower(_ value: MotpConfig) -> RustBuffer {
-    return FfiConverterTypeMotpConfig.lower(value)
-}
-
-
-/**
- * Facts about a verification an app may show. They change after a resend
- * or a wrong code.
- */
-public struct VerificationInfo: Equatable, Hashable {
-    /**
-     * The server's identifier of the verification.
-     */
-    public let id: String
-    /**
-     * The number being verified, E.164, as the server normalised it.
-     */
-    public let phoneNumber: String
-    /**
-     * What the calling number looks like.
-     */
-    public let caller: CallerPattern
-    /**
-     * When the verification expires, by this device's clock.
-     */
-    public let expiresAt: Date
-    /**
-     * From when `resend()` is allowed, by this device's clock.
-     */
-    public let resendAfter: Date
-    /**
-     * Checks left before the verification is spent.
-     */
-    public let attemptsLeft: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The server's identifier of the verification.
-         */id: String, 
-        /**
-         * The number being verified, E.164, as the server normalised it.
-         */phoneNumber: String, 
-        /**
-         * What the calling number looks like.
-         */caller: CallerPattern, 
-        /**
-         * When the verification expires, by this device's clock.
-         */expiresAt: Date, 
-        /**
-         * From when `resend()` is allowed, by this device's clock.
-         */resendAfter: Date, 
-        /**
-         * Checks left before the verification is spent.
-         */attemptsLeft: UInt32) {
-        self.id = id
-        self.phoneNumber = phoneNumber
-        self.caller = caller
-        self.expiresAt = expiresAt
-        self.resendAfter = resendAfter
-        self.attemptsLeft = attemptsLeft
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension VerificationInfo: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVerificationInfo: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationInfo {
-        return
-            try VerificationInfo(
-                id: FfiConverterString.read(from: &buf), 
-                phoneNumber: FfiConverterString.read(from: &buf), 
-                caller: FfiConverterTypeCallerPattern.read(from: &buf), 
-                expiresAt: FfiConverterTimestamp.read(from: &buf), 
-                resendAfter: FfiConverterTimestamp.read(from: &buf), 
-                attemptsLeft: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: VerificationInfo, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.phoneNumber, into: &buf)
-        FfiConverterTypeCallerPattern.write(value.caller, into: &buf)
-        FfiConverterTimestamp.write(value.expiresAt, into: &buf)
-        FfiConverterTimestamp.write(value.resendAfter, into: &buf)
-        FfiConverterUInt32.write(value.attemptsLeft, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationInfo_lift(_ buf: RustBuffer) throws -> VerificationInfo {
-    return try FfiConverterTypeVerificationInfo.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationInfo_lower(_ value: VerificationInfo) -> RustBuffer {
-    return FfiConverterTypeVerificationInfo.lower(value)
-}
-
-
-/**
- * What became of an incoming call reported with `on_incoming_call`.
- */
-
-public enum CallMatch: Equatable, Hashable {
-    
-    /**
-     * It was the verification call and the server approved it.
-     */
-    case verified(token: String
-    )
-    /**
-     * The call was not used; the state did not change.
-     */
-    case ignored(reason: IgnoredCall
-    )
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension CallMatch: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeCallMatch: FfiConverterRustBuffer {
-    typealias SwiftType = CallMatch
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallMatch {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .verified(token: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 2: return .ignored(reason: try FfiConverterTypeIgnoredCall.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: CallMatch, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .verified(token):
-            writeInt(&buf, Int32(1))
-            FfiConverterString.write(token, into: &buf)
-            
-        
-        case let .ignored(reason):
-            writeInt(&buf, Int32(2))
-            FfiConverterTypeIgnoredCall.write(reason, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCallMatch_lift(_ buf: RustBuffer) throws -> CallMatch {
-    return try FfiConverterTypeCallMatch.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCallMatch_lower(_ value: CallMatch) -> RustBuffer {
-    return FfiConverterTypeCallMatch.lower(value)
-}
 
 
 
@@ -2478,115 +1804,6 @@ public func FfiConverterTypeCallerIdMatch_lift(_ buf: RustBuffer) throws -> Call
 #endif
 public func FfiConverterTypeCallerIdMatch_lower(_ value: CallerIdMatch) -> RustBuffer {
     return FfiConverterTypeCallerIdMatch.lower(value)
-}
-
-
-
-/**
- * Why an incoming call was not used.
- */
-
-public enum IgnoredCall: Equatable, Hashable {
-    
-    /**
-     * Some other call: the number does not fit the caller pattern.
-     */
-    case notMatching(rejection: MatchRejection
-    )
-    /**
-     * Seen before the verification was requested.
-     */
-    case beforeRequest
-    /**
-     * Seen after the verification expired.
-     */
-    case afterExpiry
-    /**
-     * The verification is not waiting for a call (checking, or ended).
-     */
-    case notAwaitingCall
-    /**
-     * The server already refused this very number; platforms often report
-     * one call twice.
-     */
-    case alreadyRejected
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension IgnoredCall: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeIgnoredCall: FfiConverterRustBuffer {
-    typealias SwiftType = IgnoredCall
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IgnoredCall {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .notMatching(rejection: try FfiConverterTypeMatchRejection.read(from: &buf)
-        )
-        
-        case 2: return .beforeRequest
-        
-        case 3: return .afterExpiry
-        
-        case 4: return .notAwaitingCall
-        
-        case 5: return .alreadyRejected
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: IgnoredCall, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .notMatching(rejection):
-            writeInt(&buf, Int32(1))
-            FfiConverterTypeMatchRejection.write(rejection, into: &buf)
-            
-        
-        case .beforeRequest:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .afterExpiry:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .notAwaitingCall:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .alreadyRejected:
-            writeInt(&buf, Int32(5))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeIgnoredCall_lift(_ buf: RustBuffer) throws -> IgnoredCall {
-    return try FfiConverterTypeIgnoredCall.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeIgnoredCall_lower(_ value: IgnoredCall) -> RustBuffer {
-    return FfiConverterTypeIgnoredCall.lower(value)
 }
 
 
@@ -2705,691 +1922,6 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 }
 
 
-
-/**
- * Why the user is asked to type the code.
- */
-
-public enum ManualEntryReason: Equatable, Hashable {
-    
-    /**
-     * The call was not seen within `MotpConfig.call_timeout`. It may still
-     * arrive, and still counts.
-     */
-    case callTimeout
-    /**
-     * The app may not read incoming numbers (Android: `READ_PHONE_STATE`
-     * and `READ_CALL_LOG`).
-     */
-    case permissionMissing
-    /**
-     * The platform never shows incoming numbers to apps (iOS).
-     */
-    case callsUnreadable
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension ManualEntryReason: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeManualEntryReason: FfiConverterRustBuffer {
-    typealias SwiftType = ManualEntryReason
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ManualEntryReason {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .callTimeout
-        
-        case 2: return .permissionMissing
-        
-        case 3: return .callsUnreadable
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: ManualEntryReason, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .callTimeout:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .permissionMissing:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .callsUnreadable:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeManualEntryReason_lift(_ buf: RustBuffer) throws -> ManualEntryReason {
-    return try FfiConverterTypeManualEntryReason.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeManualEntryReason_lower(_ value: ManualEntryReason) -> RustBuffer {
-    return FfiConverterTypeManualEntryReason.lower(value)
-}
-
-
-
-/**
- * Why an incoming number is not the verification call.
- */
-
-public enum MatchRejection: Equatable, Hashable {
-    
-    /**
-     * No number at all.
-     */
-    case empty
-    /**
-     * The caller hid the number (`-1`, `-2`, "Unknown", "Private"…).
-     */
-    case withheld
-    /**
-     * Letters or symbols that no phone number holds.
-     */
-    case invalidCharacters
-    /**
-     * A number of another country.
-     */
-    case wrongCountry
-    /**
-     * The right country, but not the caller range.
-     */
-    case wrongPrefix
-    /**
-     * Too few digits to be a number of the range.
-     */
-    case tooShort
-    /**
-     * Too many digits to be a number of the range.
-     */
-    case tooLong
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension MatchRejection: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeMatchRejection: FfiConverterRustBuffer {
-    typealias SwiftType = MatchRejection
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MatchRejection {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .empty
-        
-        case 2: return .withheld
-        
-        case 3: return .invalidCharacters
-        
-        case 4: return .wrongCountry
-        
-        case 5: return .wrongPrefix
-        
-        case 6: return .tooShort
-        
-        case 7: return .tooLong
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: MatchRejection, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .empty:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .withheld:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .invalidCharacters:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .wrongCountry:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .wrongPrefix:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .tooShort:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .tooLong:
-            writeInt(&buf, Int32(7))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMatchRejection_lift(_ buf: RustBuffer) throws -> MatchRejection {
-    return try FfiConverterTypeMatchRejection.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMatchRejection_lower(_ value: MatchRejection) -> RustBuffer {
-    return FfiConverterTypeMatchRejection.lower(value)
-}
-
-
-
-/**
- * Why an mOTP operation failed. Every case says what the app can do about
- * it; messages never contain a code or a full phone number.
- *
- * In Kotlin each case is a subclass of `MotpException`
- * (`catch (e: MotpException.WrongCode)`); in Swift it is a case of the
- * `MotpError` enum.
- */
-public 
-enum MotpError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
-
-    
-    
-    /**
-     * The phone number is not a valid, dialable number. Ask the user to fix it.
-     */
-    case InvalidPhoneNumber(reason: String
-    )
-    /**
-     * An argument other than the phone number is malformed: a caller
-     * pattern, a country code, a typed code with letters, a server URL.
-     */
-    case InvalidInput(reason: String
-    )
-    /**
-     * The publishable key was missing, unknown or revoked. A configuration
-     * bug: check the key you pass in `MotpConfig`.
-     */
-    case Unauthorized
-    /**
-     * The server will not call this destination (country not allowed,
-     * premium-rate or other special number). Offer another number.
-     */
-    case DestinationNotAllowed(reason: String
-    )
-    /**
-     * Too many requests. Try again after the number of seconds given.
-     */
-    case RateLimited(retryAfterSecs: UInt64
-    )
-    /**
-     * The code did not match. The given number of further checks is
-     * allowed; let the user type it again.
-     */
-    case WrongCode(attemptsLeft: UInt32
-    )
-    /**
-     * The verification expired or ran out of attempts. Start a new one.
-     */
-    case Expired
-    /**
-     * The verification was already approved; its code cannot be reused.
-     */
-    case AlreadyUsed
-    /**
-     * The verification does not exist (or belongs to another app).
-     */
-    case NotFound
-    /**
-     * The call could not be delivered (busy, rejected, unreachable). Offer
-     * a resend or another number.
-     */
-    case CallFailed(reason: String
-    )
-    /**
-     * The operation does not fit the current state, e.g. a code submitted
-     * after the verification ended.
-     */
-    case InvalidState(reason: String
-    )
-    /**
-     * The verification or the wait was canceled.
-     */
-    case Canceled
-    /**
-     * The server could not be reached. Check connectivity and retry.
-     */
-    case Network(reason: String
-    )
-    /**
-     * The server did not answer in time. Retry.
-     */
-    case Timeout
-    /**
-     * The server failed (HTTP 5xx). Retry later.
-     */
-    case Server(status: UInt16
-    )
-    /**
-     * The server answered something this SDK does not understand: the
-     * server is probably newer than the SDK, or not an mOTP server.
-     */
-    case InvalidResponse(reason: String
-    )
-    /**
-     * A bug inside the SDK, or an exception thrown by one of your callbacks
-     * (`VerificationListener`, `Logger`). Please report it.
-     */
-    case Internal(reason: String
-    )
-
-    
-
-    
-
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
-    
-}
-
-#if compiler(>=6)
-extension MotpError: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeMotpError: FfiConverterRustBuffer {
-    typealias SwiftType = MotpError
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MotpError {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-
-        
-
-        
-        case 1: return .InvalidPhoneNumber(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 2: return .InvalidInput(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 3: return .Unauthorized
-        case 4: return .DestinationNotAllowed(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 5: return .RateLimited(
-            retryAfterSecs: try FfiConverterUInt64.read(from: &buf)
-            )
-        case 6: return .WrongCode(
-            attemptsLeft: try FfiConverterUInt32.read(from: &buf)
-            )
-        case 7: return .Expired
-        case 8: return .AlreadyUsed
-        case 9: return .NotFound
-        case 10: return .CallFailed(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 11: return .InvalidState(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 12: return .Canceled
-        case 13: return .Network(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 14: return .Timeout
-        case 15: return .Server(
-            status: try FfiConverterUInt16.read(from: &buf)
-            )
-        case 16: return .InvalidResponse(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 17: return .Internal(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-
-         default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: MotpError, into buf: inout [UInt8]) {
-        switch value {
-
-        
-
-        
-        
-        case let .InvalidPhoneNumber(reason):
-            writeInt(&buf, Int32(1))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .InvalidInput(reason):
-            writeInt(&buf, Int32(2))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case .Unauthorized:
-            writeInt(&buf, Int32(3))
-        
-        
-        case let .DestinationNotAllowed(reason):
-            writeInt(&buf, Int32(4))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .RateLimited(retryAfterSecs):
-            writeInt(&buf, Int32(5))
-            FfiConverterUInt64.write(retryAfterSecs, into: &buf)
-            
-        
-        case let .WrongCode(attemptsLeft):
-            writeInt(&buf, Int32(6))
-            FfiConverterUInt32.write(attemptsLeft, into: &buf)
-            
-        
-        case .Expired:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .AlreadyUsed:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .NotFound:
-            writeInt(&buf, Int32(9))
-        
-        
-        case let .CallFailed(reason):
-            writeInt(&buf, Int32(10))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .InvalidState(reason):
-            writeInt(&buf, Int32(11))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case .Canceled:
-            writeInt(&buf, Int32(12))
-        
-        
-        case let .Network(reason):
-            writeInt(&buf, Int32(13))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case .Timeout:
-            writeInt(&buf, Int32(14))
-        
-        
-        case let .Server(status):
-            writeInt(&buf, Int32(15))
-            FfiConverterUInt16.write(status, into: &buf)
-            
-        
-        case let .InvalidResponse(reason):
-            writeInt(&buf, Int32(16))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .Internal(reason):
-            writeInt(&buf, Int32(17))
-            FfiConverterString.write(reason, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMotpError_lift(_ buf: RustBuffer) throws -> MotpError {
-    return try FfiConverterTypeMotpError.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMotpError_lower(_ value: MotpError) -> RustBuffer {
-    return FfiConverterTypeMotpError.lower(value)
-}
-
-
-/**
- * Where a verification stands. `Verified`, `Failed`, `Expired` and
- * `Canceled` are final: nothing changes after them.
- */
-
-public enum VerificationState: Equatable, Hashable {
-    
-    /**
-     * Not started yet.
-     */
-    case idle
-    /**
-     * Asking the server to place the call.
-     */
-    case requesting
-    /**
-     * The server is calling; the SDK waits for the phone to report the
-     * incoming number. Show "We are calling you"; the user types nothing.
-     */
-    case awaitingCall
-    /**
-     * The user types the last digits of the calling number. Show a code
-     * field with the caller prefix (`Verification.caller()`).
-     */
-    case manualEntry(reason: ManualEntryReason
-    )
-    /**
-     * The server is checking a code or a caller ID.
-     */
-    case verifying
-    /**
-     * The number is verified. Send `token` to your backend, which must
-     * confirm it with the mOTP server before trusting it.
-     */
-    case verified(token: String
-    )
-    /**
-     * The verification cannot succeed; `error` says why (e.g. `CallFailed`).
-     */
-    case failed(error: MotpError
-    )
-    /**
-     * The code's time ran out or the attempts were spent. Start again.
-     */
-    case expired
-    /**
-     * The app canceled the verification.
-     */
-    case canceled
-
-
-
-    /**
-     * Whether nothing can change after this state (`Verified`, `Failed`,
-     * `Expired`, `Canceled`).
-     */
-public func isFinal() -> Bool  {
-    return try!  FfiConverterBool.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_motp_ffi_fn_method_verificationstate_is_final(
-            FfiConverterTypeVerificationState_lower(self),uniffiCallStatus
-    )
-})
-}
-
-
-
-}
-
-#if compiler(>=6)
-extension VerificationState: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVerificationState: FfiConverterRustBuffer {
-    typealias SwiftType = VerificationState
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationState {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .idle
-        
-        case 2: return .requesting
-        
-        case 3: return .awaitingCall
-        
-        case 4: return .manualEntry(reason: try FfiConverterTypeManualEntryReason.read(from: &buf)
-        )
-        
-        case 5: return .verifying
-        
-        case 6: return .verified(token: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 7: return .failed(error: try FfiConverterTypeMotpError.read(from: &buf)
-        )
-        
-        case 8: return .expired
-        
-        case 9: return .canceled
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: VerificationState, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .idle:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .requesting:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .awaitingCall:
-            writeInt(&buf, Int32(3))
-        
-        
-        case let .manualEntry(reason):
-            writeInt(&buf, Int32(4))
-            FfiConverterTypeManualEntryReason.write(reason, into: &buf)
-            
-        
-        case .verifying:
-            writeInt(&buf, Int32(5))
-        
-        
-        case let .verified(token):
-            writeInt(&buf, Int32(6))
-            FfiConverterString.write(token, into: &buf)
-            
-        
-        case let .failed(error):
-            writeInt(&buf, Int32(7))
-            FfiConverterTypeMotpError.write(error, into: &buf)
-            
-        
-        case .expired:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .canceled:
-            writeInt(&buf, Int32(9))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationState_lift(_ buf: RustBuffer) throws -> VerificationState {
-    return try FfiConverterTypeVerificationState.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationState_lower(_ value: VerificationState) -> RustBuffer {
-    return FfiConverterTypeVerificationState.lower(value)
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
-    typealias SwiftType = UInt32?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterUInt32.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterUInt32.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -3441,54 +1973,6 @@ fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionDuration: FfiConverterRustBuffer {
-    typealias SwiftType = TimeInterval?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterDuration.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterDuration.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
-    typealias SwiftType = Logger?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeLogger.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeLogger.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeVerificationListener: FfiConverterRustBuffer {
     typealias SwiftType = VerificationListener?
 
@@ -3505,6 +1989,30 @@ fileprivate struct FfiConverterOptionTypeVerificationListener: FfiConverterRustB
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeVerificationListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMotpLogger: FfiConverterRustBuffer {
+    typealias SwiftType = MotpLogger?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMotpLogger.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMotpLogger.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3571,10 +2079,10 @@ public func setLogLevel(level: LogLevel)  {try! rustCall() {
  * Sends the SDK's log lines at `level` and above to `logger`, in addition
  * to the platform log. Pass `null`/`nil` to remove a previously set logger.
  */
-public func setLogger(logger: Logger?, level: LogLevel)  {try! rustCall() {
+public func setLogger(logger: MotpLogger?, level: LogLevel)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_func_set_logger(
-        FfiConverterOptionTypeLogger.lower(logger),
+        FfiConverterOptionTypeMotpLogger.lower(logger),
         FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
     )
 }
@@ -3598,19 +2106,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_func_set_log_level() != 46971) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_func_set_logger() != 46458) {
+    if (uniffi_motp_ffi_checksum_func_set_logger() != 47072) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 10609) {
+    if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 46338) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_logger_log() != 59524) {
+    if (uniffi_motp_ffi_checksum_method_motplogger_log() != 38569) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() != 13050) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_missedcallmatcher_pattern() != 4970) {
+    if (uniffi_motp_ffi_checksum_method_missedcallmatcher_pattern() != 35256) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_offlineverification_expires_at() != 49058) {
@@ -3619,54 +2127,51 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_method_offlineverification_on_incoming_call() != 10273) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_offlineverification_pattern() != 22219) {
+    if (uniffi_motp_ffi_checksum_method_offlineverification_pattern() != 41286) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_caller() != 5893) {
+    if (uniffi_motp_ffi_checksum_method_verification_caller() != 51858) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_cancel() != 62223) {
+    if (uniffi_motp_ffi_checksum_method_verification_cancel() != 8634) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_verification_id() != 53562) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_info() != 18199) {
+    if (uniffi_motp_ffi_checksum_method_verification_info() != 2771) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_next_state() != 46457) {
+    if (uniffi_motp_ffi_checksum_method_verification_next_state() != 63217) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_on_incoming_call() != 28063) {
+    if (uniffi_motp_ffi_checksum_method_verification_on_incoming_call() != 30804) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_resend() != 5948) {
+    if (uniffi_motp_ffi_checksum_method_verification_resend() != 32025) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_state() != 64470) {
+    if (uniffi_motp_ffi_checksum_method_verification_set_call_visibility() != 57248) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_submit_code() != 38841) {
+    if (uniffi_motp_ffi_checksum_method_verification_state() != 48441) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_switch_to_manual_entry() != 6875) {
+    if (uniffi_motp_ffi_checksum_method_verification_submit_code() != 53662) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verificationlistener_on_state_changed() != 59972) {
+    if (uniffi_motp_ffi_checksum_constructor_motpclient_new() != 15191) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_constructor_motpclient_new() != 28163) {
+    if (uniffi_motp_ffi_checksum_constructor_missedcallmatcher_new() != 2775) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_constructor_missedcallmatcher_new() != 14828) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_motp_ffi_checksum_constructor_offlineverification_new() != 9559) {
+    if (uniffi_motp_ffi_checksum_constructor_offlineverification_new() != 4322) {
         return InitializationResult.apiChecksumMismatch
     }
 
-    uniffiCallbackInitLogger()
-    uniffiCallbackInitVerificationListener()
+    uniffiCallbackInitMotpLogger()
+    uniffiEnsureMotpCoreInitialized()
     return InitializationResult.ok
 }()
 

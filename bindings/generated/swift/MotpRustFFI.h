@@ -243,36 +243,20 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
-typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MOTP_LOGGER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MOTP_LOGGER_METHOD0
+typedef void (*UniffiCallbackInterfaceMotpLoggerMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_VERIFICATION_LISTENER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_VERIFICATION_LISTENER_METHOD0
-typedef void (*UniffiCallbackInterfaceVerificationListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
-
-#endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
-typedef struct UniffiVTableCallbackInterfaceLogger {
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MOTP_LOGGER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MOTP_LOGGER
+typedef struct UniffiVTableCallbackInterfaceMotpLogger {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceLoggerMethod0 _Nonnull log;
-} UniffiVTableCallbackInterfaceLogger;
-
-#endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_VERIFICATION_LISTENER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_VERIFICATION_LISTENER
-typedef struct UniffiVTableCallbackInterfaceVerificationListener {
-    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
-    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceVerificationListenerMethod0 _Nonnull onStateChanged;
-} UniffiVTableCallbackInterfaceVerificationListener;
+    UniffiCallbackInterfaceMotpLoggerMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceMotpLogger;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_MOTPCLIENT
@@ -292,27 +276,27 @@ uint64_t uniffi_motp_ffi_fn_constructor_motpclient_new(RustBuffer config, RustCa
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPCLIENT_START_VERIFICATION
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPCLIENT_START_VERIFICATION
-uint64_t uniffi_motp_ffi_fn_method_motpclient_start_verification(uint64_t ptr, RustBuffer phone_number, RustBuffer listener
+uint64_t uniffi_motp_ffi_fn_method_motpclient_start_verification(uint64_t ptr, RustBuffer phone_number, RustBuffer visibility, RustBuffer listener
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_LOGGER
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_LOGGER
-uint64_t uniffi_motp_ffi_fn_clone_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_MOTPLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_MOTPLOGGER
+uint64_t uniffi_motp_ffi_fn_clone_motplogger(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FREE_LOGGER
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FREE_LOGGER
-void uniffi_motp_ffi_fn_free_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FREE_MOTPLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FREE_MOTPLOGGER
+void uniffi_motp_ffi_fn_free_motplogger(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
-void uniffi_motp_ffi_fn_init_callback_vtable_logger(const UniffiVTableCallbackInterfaceLogger* _Nonnull vtable
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_INIT_CALLBACK_VTABLE_MOTPLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_INIT_CALLBACK_VTABLE_MOTPLOGGER
+void uniffi_motp_ffi_fn_init_callback_vtable_motplogger(const UniffiVTableCallbackInterfaceMotpLogger* _Nonnull vtable
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_LOGGER_LOG
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_LOGGER_LOG
-void uniffi_motp_ffi_fn_method_logger_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPLOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPLOGGER_LOG
+void uniffi_motp_ffi_fn_method_motplogger_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_MISSEDCALLMATCHER
@@ -407,12 +391,17 @@ uint64_t uniffi_motp_ffi_fn_method_verification_next_state(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_ON_INCOMING_CALL
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_ON_INCOMING_CALL
-uint64_t uniffi_motp_ffi_fn_method_verification_on_incoming_call(uint64_t ptr, RustBuffer number, RustBuffer observed_at, RustBuffer sim_slot
+uint64_t uniffi_motp_ffi_fn_method_verification_on_incoming_call(uint64_t ptr, RustBuffer number, RustBuffer observed_at
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_RESEND
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_RESEND
 uint64_t uniffi_motp_ffi_fn_method_verification_resend(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_SET_CALL_VISIBILITY
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_SET_CALL_VISIBILITY
+void uniffi_motp_ffi_fn_method_verification_set_call_visibility(uint64_t ptr, RustBuffer visibility, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_STATE
@@ -423,36 +412,6 @@ RustBuffer uniffi_motp_ffi_fn_method_verification_state(uint64_t ptr, RustCallSt
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_SUBMIT_CODE
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_SUBMIT_CODE
 uint64_t uniffi_motp_ffi_fn_method_verification_submit_code(uint64_t ptr, RustBuffer code
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_SWITCH_TO_MANUAL_ENTRY
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_SWITCH_TO_MANUAL_ENTRY
-void uniffi_motp_ffi_fn_method_verification_switch_to_manual_entry(uint64_t ptr, RustBuffer reason, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_VERIFICATIONLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_CLONE_VERIFICATIONLISTENER
-uint64_t uniffi_motp_ffi_fn_clone_verificationlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FREE_VERIFICATIONLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FREE_VERIFICATIONLISTENER
-void uniffi_motp_ffi_fn_free_verificationlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_INIT_CALLBACK_VTABLE_VERIFICATIONLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_INIT_CALLBACK_VTABLE_VERIFICATIONLISTENER
-void uniffi_motp_ffi_fn_init_callback_vtable_verificationlistener(const UniffiVTableCallbackInterfaceVerificationListener* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATIONLISTENER_ON_STATE_CHANGED
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATIONLISTENER_ON_STATE_CHANGED
-void uniffi_motp_ffi_fn_method_verificationlistener_on_state_changed(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATIONSTATE_IS_FINAL
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATIONSTATE_IS_FINAL
-int8_t uniffi_motp_ffi_fn_method_verificationstate_is_final(RustBuffer ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FUNC_SET_LOG_LEVEL
@@ -743,9 +702,9 @@ uint16_t uniffi_motp_ffi_checksum_method_motpclient_start_verification(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_LOGGER_LOG
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_LOGGER_LOG
-uint16_t uniffi_motp_ffi_checksum_method_logger_log(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_MOTPLOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_MOTPLOGGER_LOG
+uint16_t uniffi_motp_ffi_checksum_method_motplogger_log(void
     
 );
 #endif
@@ -821,6 +780,12 @@ uint16_t uniffi_motp_ffi_checksum_method_verification_resend(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_SET_CALL_VISIBILITY
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_SET_CALL_VISIBILITY
+uint16_t uniffi_motp_ffi_checksum_method_verification_set_call_visibility(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_STATE
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_STATE
 uint16_t uniffi_motp_ffi_checksum_method_verification_state(void
@@ -830,18 +795,6 @@ uint16_t uniffi_motp_ffi_checksum_method_verification_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_SUBMIT_CODE
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_SUBMIT_CODE
 uint16_t uniffi_motp_ffi_checksum_method_verification_submit_code(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_SWITCH_TO_MANUAL_ENTRY
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_SWITCH_TO_MANUAL_ENTRY
-uint16_t uniffi_motp_ffi_checksum_method_verification_switch_to_manual_entry(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATIONLISTENER_ON_STATE_CHANGED
-#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATIONLISTENER_ON_STATE_CHANGED
-uint16_t uniffi_motp_ffi_checksum_method_verificationlistener_on_state_changed(void
     
 );
 #endif

@@ -14,14 +14,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use motp_core::driver::{Clock, StateListener};
-use motp_core::machine::VerificationState;
 use motp_core::protocol::{
     problem_types, CallerInfo, CheckRequest, CheckResponse, Problem, Verification,
     VerificationStatus, PROBLEM_JSON,
 };
-use motp_core::time::Timestamp;
+use motp_core::Timestamp;
+use motp_core::VerificationState;
 use motp_core::{CallerIdMatcher, CallerPattern};
+use motp_core::{Clock, VerificationListener};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -126,9 +126,10 @@ impl Recorder {
     }
 }
 
-impl StateListener for Recorder {
-    fn on_state_changed(&self, state: VerificationState) {
+impl VerificationListener for Recorder {
+    fn on_state_changed(&self, state: VerificationState) -> Result<(), motp_core::MotpError> {
         self.states.lock().unwrap().push(state);
+        Ok(())
     }
 }
 

@@ -69,7 +69,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use motp_core::protocol as wire;
-    use motp_core::time::Timestamp;
+    use motp_core::Timestamp;
     use utoipa::OpenApi;
 
     use super::Frame;

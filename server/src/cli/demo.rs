@@ -63,8 +63,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use motp_core::driver::{ClientConfig, MotpClient, StateListener, VerificationHandle};
-use motp_core::machine::{CallMatch, ManualEntryReason, VerificationState};
+use motp_core::{
+    CallMatch, CallVisibility, MotpClient, MotpConfig, VerificationHandle, VerificationListener,
+    VerificationState,
+};
 use motp_core::{CallerIdMatcher, CallerPattern};
 
 use self::backend::AppBackend;
@@ -253,12 +255,12 @@ async fn verify_twice(
     )
     .await?
     .map_err(|e| format!("cannot create the app's keys: {e}"))?;
-    let client = MotpClient::new(ClientConfig {
+    let client = MotpClient::new(MotpConfig {
         server_url: server.url(),
         publishable_key: keys.publishable_key.clone(),
         home_country: HOME_COUNTRY.into(),
-        request_timeout: Duration::from_secs(5),
-        call_timeout: STEP_TIMEOUT,
+        request_timeout: Some(Duration::from_secs(5)),
+        call_timeout: Some(STEP_TIMEOUT),
     })
     .map_err(|e| format!("cannot create the SDK client: {e}"))?;
     let pattern = CallerPattern::new(DEMO_PREFIX, DEMO_CODE_LENGTH)
@@ -351,7 +353,7 @@ async fn android_way(demo: &Demo, phone: &mut PhoneWatch) -> Result<Outcome, Fai
         Actor::App,
         format!("start_verification(\"{DEMO_DESTINATION}\"): request sent"),
     );
-    let handle = start(demo, listener).await?;
+    let handle = start(demo, CallVisibility::Numbers, listener).await?;
     let call = phone
         .wait_for_call(&timeline, &mut states, STEP_TIMEOUT)
         .await?;
@@ -369,7 +371,7 @@ async fn android_way(demo: &Demo, phone: &mut PhoneWatch) -> Result<Outcome, Fai
         .map_err(|r| format!("the caller number does not match: {}", r.as_str()))?;
     timeline.mark(
         Actor::App,
-        "on_incoming_call(number, observed_at, SIM 0), as the Android shell does",
+        "on_incoming_call(number, observed_at), as the Android shell does",
     );
     // The core runs this same matcher inside on_incoming_call; shown here
     // because extracting the code is what the demo is about.
@@ -383,7 +385,7 @@ async fn android_way(demo: &Demo, phone: &mut PhoneWatch) -> Result<Outcome, Fai
     let matched = within(
         STEP_TIMEOUT,
         "the check",
-        handle.on_incoming_call(&call.number, call.observed_at, Some(0)),
+        handle.on_incoming_call(&call.number, call.observed_at),
     )
     .await?
     .map_err(|e| format!("on_incoming_call failed: {e}"))?;
@@ -415,9 +417,8 @@ async fn ios_way(demo: &Demo, phone: &mut PhoneWatch, typing: Typing) -> Result<
         Actor::App,
         format!("start_verification(\"{DEMO_DESTINATION}\"): request sent"),
     );
-    let handle = start(demo, listener).await?;
     // iOS never shows caller IDs to apps.
-    handle.switch_to_manual_entry(ManualEntryReason::CallsUnreadable);
+    let handle = start(demo, CallVisibility::Hidden, listener).await?;
     // The shell shows the code field when the state says so.
     let state = within(
         STEP_TIMEOUT,
@@ -477,13 +478,14 @@ async fn ios_way(demo: &Demo, phone: &mut PhoneWatch, typing: Typing) -> Result<
 
 async fn start(
     demo: &Demo,
-    listener: Arc<dyn StateListener>,
+    visibility: CallVisibility,
+    listener: Arc<dyn VerificationListener>,
 ) -> Result<VerificationHandle, Failure> {
     within(
         STEP_TIMEOUT,
         "the server to accept the verification",
         demo.client
-            .start_verification(DEMO_DESTINATION, Some(listener)),
+            .start_verification(DEMO_DESTINATION, visibility, Some(listener)),
     )
     .await?
     .map_err(|e| format!("start_verification failed: {e}"))

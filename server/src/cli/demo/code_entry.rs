@@ -5,8 +5,8 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use motp_core::driver::VerificationHandle;
 use motp_core::MotpError;
+use motp_core::VerificationHandle;
 use tokio::sync::oneshot;
 
 use super::deadline::{within, Failure, STEP_TIMEOUT};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use motp_core::machine::VerificationState;
+use motp_core::VerificationState;
 use tokio::sync::{mpsc, watch};
 
 use super::deadline::Failure;

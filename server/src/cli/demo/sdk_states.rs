@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use motp_core::driver::StateListener;
-use motp_core::machine::VerificationState;
+use motp_core::{MotpError, VerificationListener, VerificationState};
 use tokio::sync::watch;
 
 use super::timeline::{Actor, Timeline};
@@ -21,7 +20,10 @@ impl StateRecorder {
     /// arrive on.
     pub fn start(
         timeline: &Arc<Timeline>,
-    ) -> (Arc<dyn StateListener>, watch::Receiver<VerificationState>) {
+    ) -> (
+        Arc<dyn VerificationListener>,
+        watch::Receiver<VerificationState>,
+    ) {
         let (states, receiver) = watch::channel(VerificationState::Idle);
         let recorder = Self {
             timeline: Arc::clone(timeline),
@@ -31,11 +33,12 @@ impl StateRecorder {
     }
 }
 
-impl StateListener for StateRecorder {
-    fn on_state_changed(&self, state: VerificationState) {
+impl VerificationListener for StateRecorder {
+    fn on_state_changed(&self, state: VerificationState) -> Result<(), MotpError> {
         self.timeline
             .mark(Actor::Core, format!("state {}", describe(&state)));
         self.states.send_replace(state);
+        Ok(())
     }
 }
 

@@ -30,6 +30,24 @@ import java.nio.CharBuffer
 import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
+import dev.motp.core.CallMatch
+import dev.motp.core.CallVisibility
+import dev.motp.core.CallerInfo
+import dev.motp.core.FfiConverterTypeCallMatch
+import dev.motp.core.FfiConverterTypeCallVisibility
+import dev.motp.core.FfiConverterTypeCallerInfo
+import dev.motp.core.FfiConverterTypeMatchRejection
+import dev.motp.core.FfiConverterTypeMotpConfig
+import dev.motp.core.FfiConverterTypeMotpError
+import dev.motp.core.FfiConverterTypeVerificationInfo
+import dev.motp.core.FfiConverterTypeVerificationListener
+import dev.motp.core.FfiConverterTypeVerificationState
+import dev.motp.core.MatchRejection
+import dev.motp.core.MotpConfig
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationInfo
+import dev.motp.core.VerificationListener
+import dev.motp.core.VerificationState
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
 import kotlinx.coroutines.CancellableContinuation
@@ -38,6 +56,15 @@ import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
+import dev.motp.core.RustBuffer as RustBufferCallMatch
+import dev.motp.core.RustBuffer as RustBufferCallVisibility
+import dev.motp.core.RustBuffer as RustBufferCallerInfo
+import dev.motp.core.RustBuffer as RustBufferMatchRejection
+import dev.motp.core.RustBuffer as RustBufferMotpConfig
+import dev.motp.core.RustBuffer as RustBufferMotpError
+import dev.motp.core.RustBuffer as RustBufferVerificationInfo
+import dev.motp.core.RustBuffer as RustBufferVerificationListener
+import dev.motp.core.RustBuffer as RustBufferVerificationState
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -657,47 +684,25 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
-internal interface UniffiCallbackInterfaceLoggerMethod0 : com.sun.jna.Callback {
+internal interface UniffiCallbackInterfaceMotpLoggerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-internal interface UniffiCallbackInterfaceVerificationListenerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
-}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
-internal open class UniffiVTableCallbackInterfaceLogger(
+internal open class UniffiVTableCallbackInterfaceMotpLogger(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `log`: UniffiCallbackInterfaceLoggerMethod0? = null,
+    @JvmField internal var `log`: UniffiCallbackInterfaceMotpLoggerMethod0? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `log`: UniffiCallbackInterfaceLoggerMethod0? = null,
-    ): UniffiVTableCallbackInterfaceLogger(`uniffiFree`,`uniffiClone`,`log`,), Structure.ByValue
+        `log`: UniffiCallbackInterfaceMotpLoggerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceMotpLogger(`uniffiFree`,`uniffiClone`,`log`,), Structure.ByValue
 
-   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLogger) {
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceMotpLogger) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `log` = other.`log`
-    }
-
-}
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "onStateChanged")
-internal open class UniffiVTableCallbackInterfaceVerificationListener(
-    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
-    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `onStateChanged`: UniffiCallbackInterfaceVerificationListenerMethod0? = null,
-) : Structure() {
-    class UniffiByValue(
-        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
-        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `onStateChanged`: UniffiCallbackInterfaceVerificationListenerMethod0? = null,
-    ): UniffiVTableCallbackInterfaceVerificationListener(`uniffiFree`,`uniffiClone`,`onStateChanged`,), Structure.ByValue
-
-   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceVerificationListener) {
-        `uniffiFree` = other.`uniffiFree`
-        `uniffiClone` = other.`uniffiClone`
-        `onStateChanged` = other.`onStateChanged`
     }
 
 }
@@ -732,7 +737,7 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_motp_ffi_checksum_method_motpclient_start_verification(
     ): Int
-    external fun uniffi_motp_ffi_checksum_method_logger_log(
+    external fun uniffi_motp_ffi_checksum_method_motplogger_log(
     ): Int
     external fun uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number(
     ): Int
@@ -758,13 +763,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_motp_ffi_checksum_method_verification_resend(
     ): Int
+    external fun uniffi_motp_ffi_checksum_method_verification_set_call_visibility(
+    ): Int
     external fun uniffi_motp_ffi_checksum_method_verification_state(
     ): Int
     external fun uniffi_motp_ffi_checksum_method_verification_submit_code(
-    ): Int
-    external fun uniffi_motp_ffi_checksum_method_verification_switch_to_manual_entry(
-    ): Int
-    external fun uniffi_motp_ffi_checksum_method_verificationlistener_on_state_changed(
     ): Int
     external fun uniffi_motp_ffi_checksum_constructor_motpclient_new(
     ): Int
@@ -788,8 +791,8 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "motp"))
-        uniffiCallbackInterfaceLogger.register(this)
-        uniffiCallbackInterfaceVerificationListener.register(this)
+        uniffiCallbackInterfaceMotpLogger.register(this)
+        dev.motp.core.uniffiEnsureInitialized()
         
     }
 
@@ -798,74 +801,64 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_motp_ffi_fn_free_motpclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_motp_ffi_fn_constructor_motpclient_new(`config`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_motp_ffi_fn_constructor_motpclient_new(`config`: RustBufferMotpConfig.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_motp_ffi_fn_method_motpclient_start_verification(`ptr`: Long,`phoneNumber`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,
+    external fun uniffi_motp_ffi_fn_method_motpclient_start_verification(`ptr`: Long,`phoneNumber`: RustBuffer.ByValue,`visibility`: RustBufferCallVisibility.ByValue,`listener`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_motp_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_motp_ffi_fn_clone_motplogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_motp_ffi_fn_free_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_motp_ffi_fn_free_motplogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_motp_ffi_fn_init_callback_vtable_logger(`vtable`: UniffiVTableCallbackInterfaceLogger,
+    external fun uniffi_motp_ffi_fn_init_callback_vtable_motplogger(`vtable`: UniffiVTableCallbackInterfaceMotpLogger,
     ): Unit
-    external fun uniffi_motp_ffi_fn_method_logger_log(`ptr`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_motp_ffi_fn_method_motplogger_log(`ptr`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_motp_ffi_fn_clone_missedcallmatcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_motp_ffi_fn_free_missedcallmatcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_motp_ffi_fn_constructor_missedcallmatcher_new(`pattern`: RustBuffer.ByValue,`homeCountry`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_motp_ffi_fn_constructor_missedcallmatcher_new(`pattern`: RustBufferCallerInfo.ByValue,`homeCountry`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_motp_ffi_fn_method_missedcallmatcher_match_number(`ptr`: Long,`number`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_motp_ffi_fn_method_missedcallmatcher_pattern(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferCallerInfo.ByValue
     external fun uniffi_motp_ffi_fn_clone_offlineverification(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_motp_ffi_fn_free_offlineverification(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_motp_ffi_fn_constructor_offlineverification_new(`pattern`: RustBuffer.ByValue,`homeCountry`: RustBuffer.ByValue,`expiresAt`: RustBuffer.ByValue,`startedAt`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_motp_ffi_fn_constructor_offlineverification_new(`pattern`: RustBufferCallerInfo.ByValue,`homeCountry`: RustBuffer.ByValue,`expiresAt`: RustBuffer.ByValue,`startedAt`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_motp_ffi_fn_method_offlineverification_expires_at(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_motp_ffi_fn_method_offlineverification_on_incoming_call(`ptr`: Long,`number`: RustBuffer.ByValue,`observedAt`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_motp_ffi_fn_method_offlineverification_pattern(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferCallerInfo.ByValue
     external fun uniffi_motp_ffi_fn_clone_verification(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_motp_ffi_fn_free_verification(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_motp_ffi_fn_method_verification_caller(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferCallerInfo.ByValue
     external fun uniffi_motp_ffi_fn_method_verification_cancel(`ptr`: Long,
     ): Long
     external fun uniffi_motp_ffi_fn_method_verification_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_motp_ffi_fn_method_verification_info(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferVerificationInfo.ByValue
     external fun uniffi_motp_ffi_fn_method_verification_next_state(`ptr`: Long,
     ): Long
-    external fun uniffi_motp_ffi_fn_method_verification_on_incoming_call(`ptr`: Long,`number`: RustBuffer.ByValue,`observedAt`: RustBuffer.ByValue,`simSlot`: RustBuffer.ByValue,
+    external fun uniffi_motp_ffi_fn_method_verification_on_incoming_call(`ptr`: Long,`number`: RustBuffer.ByValue,`observedAt`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_motp_ffi_fn_method_verification_resend(`ptr`: Long,
     ): Long
+    external fun uniffi_motp_ffi_fn_method_verification_set_call_visibility(`ptr`: Long,`visibility`: RustBufferCallVisibility.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_motp_ffi_fn_method_verification_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferVerificationState.ByValue
     external fun uniffi_motp_ffi_fn_method_verification_submit_code(`ptr`: Long,`code`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_motp_ffi_fn_method_verification_switch_to_manual_entry(`ptr`: Long,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_motp_ffi_fn_clone_verificationlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_motp_ffi_fn_free_verificationlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_motp_ffi_fn_init_callback_vtable_verificationlistener(`vtable`: UniffiVTableCallbackInterfaceVerificationListener,
-    ): Unit
-    external fun uniffi_motp_ffi_fn_method_verificationlistener_on_state_changed(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_motp_ffi_fn_method_verificationstate_is_final(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
     external fun uniffi_motp_ffi_fn_func_set_log_level(`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_motp_ffi_fn_func_set_logger(`logger`: RustBuffer.ByValue,`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -992,19 +985,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_func_set_log_level() and 0xFFFF) != 46971) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_func_set_logger() and 0xFFFF) != 46458) {
+    if ((lib.uniffi_motp_ffi_checksum_func_set_logger() and 0xFFFF) != 47072) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 10609) {
+    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 46338) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_logger_log() and 0xFFFF) != 59524) {
+    if ((lib.uniffi_motp_ffi_checksum_method_motplogger_log() and 0xFFFF) != 38569) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() and 0xFFFF) != 13050) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_pattern() and 0xFFFF) != 4970) {
+    if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_pattern() and 0xFFFF) != 35256) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_offlineverification_expires_at() and 0xFFFF) != 49058) {
@@ -1013,49 +1006,46 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_method_offlineverification_on_incoming_call() and 0xFFFF) != 10273) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_offlineverification_pattern() and 0xFFFF) != 22219) {
+    if ((lib.uniffi_motp_ffi_checksum_method_offlineverification_pattern() and 0xFFFF) != 41286) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_caller() and 0xFFFF) != 5893) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_caller() and 0xFFFF) != 51858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_cancel() and 0xFFFF) != 62223) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_cancel() and 0xFFFF) != 8634) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_verification_id() and 0xFFFF) != 53562) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_info() and 0xFFFF) != 18199) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_info() and 0xFFFF) != 2771) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_next_state() and 0xFFFF) != 46457) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_next_state() and 0xFFFF) != 63217) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_on_incoming_call() and 0xFFFF) != 28063) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_on_incoming_call() and 0xFFFF) != 30804) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_resend() and 0xFFFF) != 5948) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_resend() and 0xFFFF) != 32025) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_state() and 0xFFFF) != 64470) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_set_call_visibility() and 0xFFFF) != 57248) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_submit_code() and 0xFFFF) != 38841) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_state() and 0xFFFF) != 48441) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_switch_to_manual_entry() and 0xFFFF) != 6875) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_submit_code() and 0xFFFF) != 53662) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verificationlistener_on_state_changed() and 0xFFFF) != 59972) {
+    if ((lib.uniffi_motp_ffi_checksum_constructor_motpclient_new() and 0xFFFF) != 15191) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_constructor_motpclient_new() and 0xFFFF) != 28163) {
+    if ((lib.uniffi_motp_ffi_checksum_constructor_missedcallmatcher_new() and 0xFFFF) != 2775) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_constructor_missedcallmatcher_new() and 0xFFFF) != 14828) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_motp_ffi_checksum_constructor_offlineverification_new() and 0xFFFF) != 9559) {
+    if ((lib.uniffi_motp_ffi_checksum_constructor_offlineverification_new() and 0xFFFF) != 4322) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1289,102 +1279,6 @@ private class JavaLangRefCleanable(
 /**
  * @suppress
  */
-public object FfiConverterUShort: FfiConverter<UShort, Short> {
-    override fun lift(value: Short): UShort {
-        return value.toUShort()
-    }
-
-    fun lift(value: Int): UShort {
-        return value.toUShort()
-    }
-
-    override fun read(buf: ByteBuffer): UShort {
-        return lift(buf.getShort())
-    }
-
-    override fun lower(value: UShort): Short {
-        return value.toShort()
-    }
-
-    override fun allocationSize(value: UShort) = 2UL
-
-    override fun write(value: UShort, buf: ByteBuffer) {
-        buf.putShort(value.toShort())
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterUInt: FfiConverter<UInt, Int> {
-    override fun lift(value: Int): UInt {
-        return value.toUInt()
-    }
-
-    override fun read(buf: ByteBuffer): UInt {
-        return lift(buf.getInt())
-    }
-
-    override fun lower(value: UInt): Int {
-        return value.toInt()
-    }
-
-    override fun allocationSize(value: UInt) = 4UL
-
-    override fun write(value: UInt, buf: ByteBuffer) {
-        buf.putInt(value.toInt())
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterULong: FfiConverter<ULong, Long> {
-    override fun lift(value: Long): ULong {
-        return value.toULong()
-    }
-
-    override fun read(buf: ByteBuffer): ULong {
-        return lift(buf.getLong())
-    }
-
-    override fun lower(value: ULong): Long {
-        return value.toLong()
-    }
-
-    override fun allocationSize(value: ULong) = 8UL
-
-    override fun write(value: ULong, buf: ByteBuffer) {
-        buf.putLong(value.toLong())
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterBoolean: FfiConverter<Boolean, Byte> {
-    override fun lift(value: Byte): Boolean {
-        return value.toInt() != 0
-    }
-
-    override fun read(buf: ByteBuffer): Boolean {
-        return lift(buf.get())
-    }
-
-    override fun lower(value: Boolean): Byte {
-        return if (value) 1.toByte() else 0.toByte()
-    }
-
-    override fun allocationSize(value: Boolean) = 1UL
-
-    override fun write(value: Boolean, buf: ByteBuffer) {
-        buf.put(lower(value))
-    }
-}
-
-/**
- * @suppress
- */
 public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
     // Note: we don't inherit from FfiConverterRustBuffer, because we use a
     // special encoding when lowering/lifting.  We can use `RustBuffer.len` to
@@ -1479,390 +1373,6 @@ public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
         buf.putLong(sign * epochOffset.seconds)
         // Type mismatch (should be u32) but since values will always be between 0 and 999,999,999 it should be OK
         buf.putInt(epochOffset.nano)
-    }
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterDuration: FfiConverterRustBuffer<java.time.Duration> {
-    override fun read(buf: ByteBuffer): java.time.Duration {
-        // Type mismatch (should be u64) but we check for overflow/underflow below
-        val seconds = buf.getLong()
-        // Type mismatch (should be u32) but we check for overflow/underflow below
-        val nanoseconds = buf.getInt().toLong()
-        if (seconds < 0) {
-            throw java.time.DateTimeException("Duration exceeds minimum or maximum value supported by uniffi")
-        }
-        if (nanoseconds < 0) {
-            throw java.time.DateTimeException("Duration nanoseconds exceed minimum or maximum supported by uniffi")
-        }
-        return java.time.Duration.ofSeconds(seconds, nanoseconds)
-    }
-
-    // 8 bytes for seconds, 4 bytes for nanoseconds
-    override fun allocationSize(value: java.time.Duration) = 12UL
-
-    override fun write(value: java.time.Duration, buf: ByteBuffer) {
-        if (value.seconds < 0) {
-            // Rust does not support negative Durations
-            throw IllegalArgumentException("Invalid duration, must be non-negative")
-        }
-
-        if (value.nano < 0) {
-            // Java docs provide guarantee that nano will always be positive, so this should be impossible
-            // See: https://docs.oracle.com/javase/8/docs/api/java/time/Duration.html
-            throw IllegalArgumentException("Invalid duration, nano value must be non-negative")
-        }
-
-        // Type mismatch (should be u64) but since Rust doesn't support negative durations we should be OK
-        buf.putLong(value.seconds)
-        // Type mismatch (should be u32) but since values will always be between 0 and 999,999,999 it should be OK
-        buf.putInt(value.nano)
-    }
-}
-
-
-// This template implements a class for working with a Rust struct via a handle
-// to the live Rust struct on the other side of the FFI.
-//
-// There's some subtlety here, because we have to be careful not to operate on a Rust
-// struct after it has been dropped, and because we must expose a public API for freeing
-// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
-//
-//   * Each instance holds an opaque handle to the underlying Rust struct.
-//     Method calls need to read this handle from the object's state and pass it in to
-//     the Rust FFI.
-//
-//   * When an instance is no longer needed, its handle should be passed to a
-//     special destructor function provided by the Rust FFI, which will drop the
-//     underlying Rust struct.
-//
-//   * Given an instance, calling code is expected to call the special
-//     `destroy` method in order to free it after use, either by calling it explicitly
-//     or by using a higher-level helper like the `use` method. Failing to do so risks
-//     leaking the underlying Rust struct.
-//
-//   * We can't assume that calling code will do the right thing, and must be prepared
-//     to handle Kotlin method calls executing concurrently with or even after a call to
-//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
-//
-//   * We must never allow Rust code to operate on the underlying Rust struct after
-//     the destructor has been called, and must never call the destructor more than once.
-//     Doing so may trigger memory unsafety.
-//
-//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
-//     is implemented to call the destructor when the Kotlin object becomes unreachable.
-//     This is done in a background thread. This is not a panacea, and client code should be aware that
-//      1. the thread may starve if some there are objects that have poorly performing
-//     `drop` methods or do significant work in their `drop` methods.
-//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
-//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
-//
-// If we try to implement this with mutual exclusion on access to the handle, there is the
-// possibility of a race between a method call and a concurrent call to `destroy`:
-//
-//    * Thread A starts a method call, reads the value of the handle, but is interrupted
-//      before it can pass the handle over the FFI to Rust.
-//    * Thread B calls `destroy` and frees the underlying Rust struct.
-//    * Thread A resumes, passing the already-read handle value to Rust and triggering
-//      a use-after-free.
-//
-// One possible solution would be to use a `ReadWriteLock`, with each method call taking
-// a read lock (and thus allowed to run concurrently) and the special `destroy` method
-// taking a write lock (and thus blocking on live method calls). However, we aim not to
-// generate methods with any hidden blocking semantics, and a `destroy` method that might
-// block if called incorrectly seems to meet that bar.
-//
-// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
-// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
-// has been called. These are updated according to the following rules:
-//
-//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
-//      The initial value for the flag is false.
-//
-//    * At the start of each method call, we atomically check the counter.
-//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
-//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
-//
-//    * At the end of each method call, we atomically decrement and check the counter.
-//      If it has reached zero then we destroy the underlying Rust struct.
-//
-//    * When `destroy` is called, we atomically flip the flag from false to true.
-//      If the flag was already true we silently fail.
-//      Otherwise we atomically decrement and check the counter.
-//      If it has reached zero then we destroy the underlying Rust struct.
-//
-// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
-// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
-//
-// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
-// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
-// of the underlying Rust code.
-//
-// This makes a cleaner a better alternative to _not_ calling `destroy()` as
-// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
-// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
-// thread may be starved, and the app will leak memory.
-//
-// In this case, `destroy`ing manually may be a better solution.
-//
-// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
-// with Rust peers are reclaimed:
-//
-// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
-// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
-// 3. The memory is reclaimed when the process terminates.
-//
-// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
-//
-
-
-/**
- * A sink for the SDK's log lines, for apps that route logs their own way
- * (Timber, a crash reporter, `OSLog` with their own subsystem…).
- *
- * Called from the SDK's background threads: return quickly and do not call
- * back into the SDK from here. An exception thrown here is swallowed.
- */
-public interface Logger {
-    
-    /**
-     * One log line. `target` names the SDK module that wrote it
-     * (`motp_core::driver`); `message` never holds a code or a full number.
-     */
-    fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
-    
-    companion object
-}
-
-/**
- * A sink for the SDK's log lines, for apps that route logs their own way
- * (Timber, a crash reporter, `OSLog` with their own subsystem…).
- *
- * Called from the SDK's background threads: return quickly and do not call
- * back into the SDK from here. An exception thrown here is swallowed.
- */
-open class LoggerImpl: Disposable, AutoCloseable, Logger
-{
-
-    @Suppress("UNUSED_PARAMETER")
-    /**
-     * @suppress
-     */
-    constructor(withHandle: UniffiWithHandle, handle: Long) {
-        this.handle = handle
-        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
-    }
-
-    /**
-     * @suppress
-     *
-     * This constructor can be used to instantiate a fake object. Only used for tests. Any
-     * attempt to actually use an object constructed this way will fail as there is no
-     * connected Rust object.
-     */
-    @Suppress("UNUSED_PARAMETER")
-    constructor(noHandle: NoHandle) {
-        this.handle = 0
-        this.cleanable = null
-    }
-
-    protected val handle: Long
-    protected val cleanable: UniffiCleaner.Cleanable?
-
-    private val wasDestroyed = AtomicBoolean(false)
-    private val callCounter = AtomicLong(1)
-
-    /**
-     * Whether the current object has been destroyed and its reference is gone in the Rust side.
-     */
-    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
-
-    override fun destroy() {
-        // Only allow a single call to this method.
-        // TODO: maybe we should log a warning if called more than once?
-        if (this.wasDestroyed.compareAndSet(false, true)) {
-            // This decrement always matches the initial count of 1 given at creation time.
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
-    }
-
-    @Synchronized
-    override fun close() {
-        this.destroy()
-    }
-
-    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
-        // Check and increment the call counter, to keep the object alive.
-        // This needs a compare-and-set retry loop in case of concurrent updates.
-        do {
-            val c = this.callCounter.get()
-            if (c == 0L) {
-                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
-            }
-            if (c == Long.MAX_VALUE) {
-                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
-            }
-        } while (! this.callCounter.compareAndSet(c, c + 1L))
-        // Now we can safely do the method call without the handle being freed concurrently.
-        try {
-            return block(this.uniffiCloneHandle())
-        } finally {
-            // This decrement always matches the increment we performed above.
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
-    }
-
-    // Use a static inner class instead of a closure so as not to accidentally
-    // capture `this` as part of the cleanable's action.
-    private class UniffiCleanAction(private val handle: Long) : Runnable {
-        override fun run() {
-            if (handle == 0.toLong()) {
-                // Fake object created with `NoHandle`, don't try to free.
-                return;
-            }
-            uniffiRustCall { status ->
-                UniffiLib.uniffi_motp_ffi_fn_free_logger(handle, status)
-            }
-        }
-    }
-
-    /**
-     * @suppress
-     */
-    fun uniffiCloneHandle(): Long {
-        if (handle == 0.toLong()) {
-            throw InternalException("uniffiCloneHandle() called on NoHandle object");
-        }
-        return uniffiRustCall() { status ->
-            UniffiLib.uniffi_motp_ffi_fn_clone_logger(handle, status)
-        }
-    }
-
-    
-    /**
-     * One log line. `target` names the SDK module that wrote it
-     * (`motp_core::driver`); `message` never holds a code or a full number.
-     */
-    @Throws(MotpException::class)override fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MotpException) { _status ->
-    UniffiLib.uniffi_motp_ffi_fn_method_logger_log(
-        it,
-        
-        FfiConverterTypeLogLevel.lower(`level`),
-        FfiConverterString.lower(`target`),
-        FfiConverterString.lower(`message`),_status)
-}
-    }
-    
-    
-
-    
-
-    
-
-
-    
-    
-    /**
-     * @suppress
-     */
-    companion object
-    
-}
-
-
-
-// Put the implementation in an object so we don't pollute the top-level namespace
-internal object uniffiCallbackInterfaceLogger {
-    internal object `log`: UniffiCallbackInterfaceLoggerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
-            val uniffiObj = FfiConverterTypeLogger.handleMap.get(uniffiHandle)
-            val makeCall = { ->
-                uniffiObj.`log`(
-                    FfiConverterTypeLogLevel.lift(`level`),
-                    FfiConverterString.lift(`target`),
-                    FfiConverterString.lift(`message`),
-                )
-            }
-            val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCallWithError(
-                uniffiCallStatus,
-                makeCall,
-                writeReturn,
-                { e: MotpException -> FfiConverterTypeMotpError.lower(e) }
-            )
-        }
-    }
-
-    internal object uniffiFree: UniffiCallbackInterfaceFree {
-        override fun callback(handle: Long) {
-            FfiConverterTypeLogger.handleMap.remove(handle)
-        }
-    }
-
-    internal object uniffiClone: UniffiCallbackInterfaceClone {
-        override fun callback(handle: Long): Long {
-            return FfiConverterTypeLogger.handleMap.clone(handle)
-        }
-    }
-
-    internal var vtable = UniffiVTableCallbackInterfaceLogger.UniffiByValue(
-        uniffiFree,
-        uniffiClone,
-        `log`,
-    )
-
-    // Registers the foreign callback with the Rust side.
-    // This method is generated for each callback interface.
-    internal fun register(lib: UniffiLib) {
-        lib.uniffi_motp_ffi_fn_init_callback_vtable_logger(vtable)
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeLogger: FfiConverter<Logger, Long> {
-    internal val handleMap = UniffiHandleMap<Logger>()
-
-    override fun lower(value: Logger): Long {
-        if (value is LoggerImpl) {
-             // Rust-implemented object.  Clone the handle and return it
-            return value.uniffiCloneHandle()
-         } else {
-            // Kotlin object, generate a new vtable handle and return that.
-            return handleMap.insert(value)
-         }
-    }
-
-    override fun lift(value: Long): Logger {
-        if ((value and 1.toLong()) == 0.toLong()) {
-            // Rust-generated handle, construct a new class that uses the handle to implement the
-            // interface
-            return LoggerImpl(UniffiWithHandle, value)
-        } else {
-            // Kotlin-generated handle, get the object from the handle map
-            return handleMap.remove(value)
-        }
-    }
-
-    override fun read(buf: ByteBuffer): Logger {
-        return lift(buf.getLong())
-    }
-
-    override fun allocationSize(value: Logger) = 8UL
-
-    override fun write(value: Logger, buf: ByteBuffer) {
-        buf.putLong(lower(value))
     }
 }
 
@@ -1983,7 +1493,7 @@ public interface MissedCallMatcherInterface {
     /**
      * The pattern, normalised (`+442079460`).
      */
-    fun `pattern`(): CallerPattern
+    fun `pattern`(): CallerInfo
     
     companion object
 }
@@ -2026,13 +1536,13 @@ open class MissedCallMatcher: Disposable, AutoCloseable, MissedCallMatcherInterf
      * A matcher for `pattern` on a handset from `home_country`. Throws
      * `InvalidInput` for a malformed pattern or an unknown country.
      */
-    constructor(`pattern`: CallerPattern, `homeCountry`: kotlin.String) :
+    constructor(`pattern`: CallerInfo, `homeCountry`: kotlin.String) :
         this(UniffiWithHandle, 
-    uniffiRustCallWithError(MotpException) { _status ->
+    uniffiRustCallWithError(MotpExceptionExternalErrorHandler) { _status ->
     UniffiLib.uniffi_motp_ffi_fn_constructor_missedcallmatcher_new(
     
         
-        FfiConverterTypeCallerPattern.lower(`pattern`),
+        FfiConverterTypeCallerInfo.lower(`pattern`),
         FfiConverterString.lower(`homeCountry`),_status)
 }
     )
@@ -2134,8 +1644,8 @@ open class MissedCallMatcher: Disposable, AutoCloseable, MissedCallMatcherInterf
     
     /**
      * The pattern, normalised (`+442079460`).
-     */override fun `pattern`(): CallerPattern {
-            return FfiConverterTypeCallerPattern.lift(
+     */override fun `pattern`(): CallerInfo {
+            return FfiConverterTypeCallerInfo.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_motp_ffi_fn_method_missedcallmatcher_pattern(
@@ -2292,16 +1802,19 @@ public interface MotpClientInterface {
     /**
      * Asks the server to call `phone_number` (E.164, or national in the
      * home country) and returns once the call is on its way, in state
-     * `AwaitingCall` (or further).
+     * `AwaitingCall` or `ManualEntry` (or further).
      *
-     * `listener` hears every state change from `Requesting` on, in order,
-     * including those before this returns.
+     * `visibility` says what this device can see of incoming calls: with
+     * `Numbers` the SDK waits for the call; otherwise (`PermissionMissing`
+     * on Android without the permissions, `Hidden` on iOS) it asks for the
+     * typed code at once. `listener` hears every state change from
+     * `Requesting` on, in order, including those before this returns.
      *
      * Throws `InvalidPhoneNumber`, `DestinationNotAllowed`, `RateLimited`,
      * `Unauthorized`, or a network error (`Network`, `Timeout`, `Server`).
      * Canceling the coroutine or task withdraws the verification.
      */
-    suspend fun `startVerification`(`phoneNumber`: kotlin.String, `listener`: VerificationListener? = null): Verification
+    suspend fun `startVerification`(`phoneNumber`: kotlin.String, `visibility`: CallVisibility, `listener`: VerificationListener? = null): Verification
     
     companion object
 }
@@ -2344,7 +1857,7 @@ open class MotpClient: Disposable, AutoCloseable, MotpClientInterface
      */
     constructor(`config`: MotpConfig) :
         this(UniffiWithHandle, 
-    uniffiRustCallWithError(MotpException) { _status ->
+    uniffiRustCallWithError(MotpExceptionExternalErrorHandler) { _status ->
     UniffiLib.uniffi_motp_ffi_fn_constructor_motpclient_new(
     
         
@@ -2432,10 +1945,13 @@ open class MotpClient: Disposable, AutoCloseable, MotpClientInterface
     /**
      * Asks the server to call `phone_number` (E.164, or national in the
      * home country) and returns once the call is on its way, in state
-     * `AwaitingCall` (or further).
+     * `AwaitingCall` or `ManualEntry` (or further).
      *
-     * `listener` hears every state change from `Requesting` on, in order,
-     * including those before this returns.
+     * `visibility` says what this device can see of incoming calls: with
+     * `Numbers` the SDK waits for the call; otherwise (`PermissionMissing`
+     * on Android without the permissions, `Hidden` on iOS) it asks for the
+     * typed code at once. `listener` hears every state change from
+     * `Requesting` on, in order, including those before this returns.
      *
      * Throws `InvalidPhoneNumber`, `DestinationNotAllowed`, `RateLimited`,
      * `Unauthorized`, or a network error (`Network`, `Timeout`, `Server`).
@@ -2443,13 +1959,14 @@ open class MotpClient: Disposable, AutoCloseable, MotpClientInterface
      */
     @Throws(MotpException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `startVerification`(`phoneNumber`: kotlin.String, `listener`: VerificationListener?) : Verification {
+    override suspend fun `startVerification`(`phoneNumber`: kotlin.String, `visibility`: CallVisibility, `listener`: VerificationListener?) : Verification {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_motp_ffi_fn_method_motpclient_start_verification(
                 uniffiHandle,
                 
         FfiConverterString.lower(`phoneNumber`),
+        FfiConverterTypeCallVisibility.lower(`visibility`),
         FfiConverterOptionalTypeVerificationListener.lower(`listener`),
             )
         },
@@ -2459,7 +1976,7 @@ open class MotpClient: Disposable, AutoCloseable, MotpClientInterface
         // lift function
         { FfiConverterTypeVerification.lift(it) },
         // Error FFI converter
-        MotpException.ErrorHandler,
+        MotpExceptionExternalErrorHandler,
     )
     }
 
@@ -2598,6 +2115,349 @@ public object FfiConverterTypeMotpClient: FfiConverter<MotpClient, Long> {
 
 
 /**
+ * A sink for the SDK's log lines, for apps that route logs their own way
+ * (Timber, a crash reporter, `OSLog` with their own subsystem…).
+ *
+ * Called from the SDK's background threads: return quickly and do not call
+ * back into the SDK from here. An exception thrown here is swallowed.
+ */
+public interface MotpLogger {
+    
+    /**
+     * One log line. `target` names the SDK module that wrote it
+     * (`motp_core::driver`); `message` never holds a code or a full number.
+     */
+    fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * A sink for the SDK's log lines, for apps that route logs their own way
+ * (Timber, a crash reporter, `OSLog` with their own subsystem…).
+ *
+ * Called from the SDK's background threads: return quickly and do not call
+ * back into the SDK from here. An exception thrown here is swallowed.
+ */
+open class MotpLoggerImpl: Disposable, AutoCloseable, MotpLogger
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_motp_ffi_fn_free_motplogger(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_motp_ffi_fn_clone_motplogger(handle, status)
+        }
+    }
+
+    
+    /**
+     * One log line. `target` names the SDK module that wrote it
+     * (`motp_core::driver`); `message` never holds a code or a full number.
+     */
+    @Throws(MotpException::class)override fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MotpExceptionExternalErrorHandler) { _status ->
+    UniffiLib.uniffi_motp_ffi_fn_method_motplogger_log(
+        it,
+        
+        FfiConverterTypeLogLevel.lower(`level`),
+        FfiConverterString.lower(`target`),
+        FfiConverterString.lower(`message`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceMotpLogger {
+    internal object `log`: UniffiCallbackInterfaceMotpLoggerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMotpLogger.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`log`(
+                    FfiConverterTypeLogLevel.lift(`level`),
+                    FfiConverterString.lift(`target`),
+                    FfiConverterString.lift(`message`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: MotpException -> FfiConverterTypeMotpError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeMotpLogger.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeMotpLogger.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceMotpLogger.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `log`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_motp_ffi_fn_init_callback_vtable_motplogger(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMotpLogger: FfiConverter<MotpLogger, Long> {
+    internal val handleMap = UniffiHandleMap<MotpLogger>()
+
+    override fun lower(value: MotpLogger): Long {
+        if (value is MotpLoggerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): MotpLogger {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MotpLoggerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): MotpLogger {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MotpLogger) = 8UL
+
+    override fun write(value: MotpLogger, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * One "bring your own backend" verification: like [`MissedCallMatcher`],
  * and it also ignores calls outside the verification's time window.
  */
@@ -2617,7 +2477,7 @@ public interface OfflineVerificationInterface {
     /**
      * The pattern, normalised.
      */
-    fun `pattern`(): CallerPattern
+    fun `pattern`(): CallerInfo
     
     companion object
 }
@@ -2657,13 +2517,13 @@ open class OfflineVerification: Disposable, AutoCloseable, OfflineVerificationIn
      * Throws `InvalidInput` for a malformed pattern, an unknown country,
      * or an `expires_at` not after `started_at`.
      */
-    constructor(`pattern`: CallerPattern, `homeCountry`: kotlin.String, `expiresAt`: java.time.Instant, `startedAt`: java.time.Instant? = null) :
+    constructor(`pattern`: CallerInfo, `homeCountry`: kotlin.String, `expiresAt`: java.time.Instant, `startedAt`: java.time.Instant? = null) :
         this(UniffiWithHandle, 
-    uniffiRustCallWithError(MotpException) { _status ->
+    uniffiRustCallWithError(MotpExceptionExternalErrorHandler) { _status ->
     UniffiLib.uniffi_motp_ffi_fn_constructor_offlineverification_new(
     
         
-        FfiConverterTypeCallerPattern.lower(`pattern`),
+        FfiConverterTypeCallerInfo.lower(`pattern`),
         FfiConverterString.lower(`homeCountry`),
         FfiConverterTimestamp.lower(`expiresAt`),
         FfiConverterOptionalTimestamp.lower(`startedAt`),_status)
@@ -2784,8 +2644,8 @@ open class OfflineVerification: Disposable, AutoCloseable, OfflineVerificationIn
     
     /**
      * The pattern, normalised.
-     */override fun `pattern`(): CallerPattern {
-            return FfiConverterTypeCallerPattern.lift(
+     */override fun `pattern`(): CallerInfo {
+            return FfiConverterTypeCallerInfo.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_motp_ffi_fn_method_offlineverification_pattern(
@@ -2948,7 +2808,7 @@ public interface VerificationInterface {
      * What the calling number looks like: show its prefix beside the code
      * field (`+44 20 7946 0___`).
      */
-    fun `caller`(): CallerPattern
+    fun `caller`(): CallerInfo
     
     /**
      * Cancels the verification: the state becomes `Canceled` at once and
@@ -2979,17 +2839,18 @@ public interface VerificationInterface {
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged, `sim_slot` the SIM it came
-     * in on when known.
+     * `observed_at` when it rang or was logged.
      *
-     * Report every incoming number while the verification runs, even
-     * twice; the SDK decides. A number that fits the caller pattern is
-     * checked by the server: returns `Verified` with the token, or
+     * Report every sighting of every incoming number while the verification
+     * runs (ringing, call log, call screening), even the same call twice:
+     * the SDK decides which one counts, skips a call already being checked
+     * or refused, and retries a check that failed in transit. Returns
+     * `Verified` with the token when this sighting was approved, or
      * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
      * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended.
+     * unless it ended, and its state tells the outcome of any retry.
      */
-    suspend fun `onIncomingCall`(`number`: kotlin.String, `observedAt`: java.time.Instant, `simSlot`: kotlin.UInt? = null): CallMatch
+    suspend fun `onIncomingCall`(`number`: kotlin.String, `observedAt`: java.time.Instant): CallMatch
     
     /**
      * Asks for a new call with a new code, allowed from
@@ -2997,6 +2858,15 @@ public interface VerificationInterface {
      * long to wait. The verification then awaits the new call.
      */
     suspend fun `resend`()
+    
+    /**
+     * Tells the SDK that what the device can see of incoming calls changed
+     * (a permission granted or revoked while the verification runs). The
+     * SDK decides what follows: without visibility `AwaitingCall` becomes
+     * `ManualEntry`; with it again, manual entry for want of a permission
+     * goes back to `AwaitingCall`.
+     */
+    fun `setCallVisibility`(`visibility`: CallVisibility)
     
     /**
      * The current state.
@@ -3014,13 +2884,6 @@ public interface VerificationInterface {
      * network error.
      */
     suspend fun `submitCode`(`code`: kotlin.String): kotlin.String
-    
-    /**
-     * Tells the SDK that incoming calls cannot be read, so `AwaitingCall`
-     * becomes `ManualEntry` with `reason`. Call it when the permissions
-     * are missing or denied, and on iOS.
-     */
-    fun `switchToManualEntry`(`reason`: ManualEntryReason)
     
     companion object
 }
@@ -3141,8 +3004,8 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
     /**
      * What the calling number looks like: show its prefix beside the code
      * field (`+44 20 7946 0___`).
-     */override fun `caller`(): CallerPattern {
-            return FfiConverterTypeCallerPattern.lift(
+     */override fun `caller`(): CallerInfo {
+            return FfiConverterTypeCallerInfo.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_motp_ffi_fn_method_verification_caller(
@@ -3178,7 +3041,7 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
         { },
         
         // Error FFI converter
-        MotpException.ErrorHandler,
+        MotpExceptionExternalErrorHandler,
     )
     }
 
@@ -3233,31 +3096,32 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_motp_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_motp_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_motp_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferVerificationState.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_motp_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeVerificationState.lift(it) },
         // Error FFI converter
-        MotpException.ErrorHandler,
+        MotpExceptionExternalErrorHandler,
     )
     }
 
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged, `sim_slot` the SIM it came
-     * in on when known.
+     * `observed_at` when it rang or was logged.
      *
-     * Report every incoming number while the verification runs, even
-     * twice; the SDK decides. A number that fits the caller pattern is
-     * checked by the server: returns `Verified` with the token, or
+     * Report every sighting of every incoming number while the verification
+     * runs (ringing, call log, call screening), even the same call twice:
+     * the SDK decides which one counts, skips a call already being checked
+     * or refused, and retries a check that failed in transit. Returns
+     * `Verified` with the token when this sighting was approved, or
      * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
      * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended.
+     * unless it ended, and its state tells the outcome of any retry.
      */
     @Throws(MotpException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `onIncomingCall`(`number`: kotlin.String, `observedAt`: java.time.Instant, `simSlot`: kotlin.UInt?) : CallMatch {
+    override suspend fun `onIncomingCall`(`number`: kotlin.String, `observedAt`: java.time.Instant) : CallMatch {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_motp_ffi_fn_method_verification_on_incoming_call(
@@ -3265,16 +3129,15 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
                 
         FfiConverterString.lower(`number`),
         FfiConverterTimestamp.lower(`observedAt`),
-        FfiConverterOptionalUInt.lower(`simSlot`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_motp_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_motp_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_motp_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferCallMatch.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_motp_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeCallMatch.lift(it) },
         // Error FFI converter
-        MotpException.ErrorHandler,
+        MotpExceptionExternalErrorHandler,
     )
     }
 
@@ -3301,9 +3164,29 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
         { },
         
         // Error FFI converter
-        MotpException.ErrorHandler,
+        MotpExceptionExternalErrorHandler,
     )
     }
+
+    
+    /**
+     * Tells the SDK that what the device can see of incoming calls changed
+     * (a permission granted or revoked while the verification runs). The
+     * SDK decides what follows: without visibility `AwaitingCall` becomes
+     * `ManualEntry`; with it again, manual entry for want of a permission
+     * goes back to `AwaitingCall`.
+     */override fun `setCallVisibility`(`visibility`: CallVisibility)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_motp_ffi_fn_method_verification_set_call_visibility(
+        it,
+        
+        FfiConverterTypeCallVisibility.lower(`visibility`),_status)
+}
+    }
+    
+    
 
     
     /**
@@ -3349,27 +3232,9 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
         // lift function
         { FfiConverterString.lift(it) },
         // Error FFI converter
-        MotpException.ErrorHandler,
+        MotpExceptionExternalErrorHandler,
     )
     }
-
-    
-    /**
-     * Tells the SDK that incoming calls cannot be read, so `AwaitingCall`
-     * becomes `ManualEntry` with `reason`. Call it when the permissions
-     * are missing or denied, and on iOS.
-     */override fun `switchToManualEntry`(`reason`: ManualEntryReason)
-        = 
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_motp_ffi_fn_method_verification_switch_to_manual_entry(
-        it,
-        
-        FfiConverterTypeManualEntryReason.lower(`reason`),_status)
-}
-    }
-    
-    
 
     
 
@@ -3410,638 +3275,6 @@ public object FfiConverterTypeVerification: FfiConverter<Verification, Long> {
 }
 
 
-// This template implements a class for working with a Rust struct via a handle
-// to the live Rust struct on the other side of the FFI.
-//
-// There's some subtlety here, because we have to be careful not to operate on a Rust
-// struct after it has been dropped, and because we must expose a public API for freeing
-// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
-//
-//   * Each instance holds an opaque handle to the underlying Rust struct.
-//     Method calls need to read this handle from the object's state and pass it in to
-//     the Rust FFI.
-//
-//   * When an instance is no longer needed, its handle should be passed to a
-//     special destructor function provided by the Rust FFI, which will drop the
-//     underlying Rust struct.
-//
-//   * Given an instance, calling code is expected to call the special
-//     `destroy` method in order to free it after use, either by calling it explicitly
-//     or by using a higher-level helper like the `use` method. Failing to do so risks
-//     leaking the underlying Rust struct.
-//
-//   * We can't assume that calling code will do the right thing, and must be prepared
-//     to handle Kotlin method calls executing concurrently with or even after a call to
-//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
-//
-//   * We must never allow Rust code to operate on the underlying Rust struct after
-//     the destructor has been called, and must never call the destructor more than once.
-//     Doing so may trigger memory unsafety.
-//
-//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
-//     is implemented to call the destructor when the Kotlin object becomes unreachable.
-//     This is done in a background thread. This is not a panacea, and client code should be aware that
-//      1. the thread may starve if some there are objects that have poorly performing
-//     `drop` methods or do significant work in their `drop` methods.
-//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
-//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
-//
-// If we try to implement this with mutual exclusion on access to the handle, there is the
-// possibility of a race between a method call and a concurrent call to `destroy`:
-//
-//    * Thread A starts a method call, reads the value of the handle, but is interrupted
-//      before it can pass the handle over the FFI to Rust.
-//    * Thread B calls `destroy` and frees the underlying Rust struct.
-//    * Thread A resumes, passing the already-read handle value to Rust and triggering
-//      a use-after-free.
-//
-// One possible solution would be to use a `ReadWriteLock`, with each method call taking
-// a read lock (and thus allowed to run concurrently) and the special `destroy` method
-// taking a write lock (and thus blocking on live method calls). However, we aim not to
-// generate methods with any hidden blocking semantics, and a `destroy` method that might
-// block if called incorrectly seems to meet that bar.
-//
-// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
-// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
-// has been called. These are updated according to the following rules:
-//
-//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
-//      The initial value for the flag is false.
-//
-//    * At the start of each method call, we atomically check the counter.
-//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
-//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
-//
-//    * At the end of each method call, we atomically decrement and check the counter.
-//      If it has reached zero then we destroy the underlying Rust struct.
-//
-//    * When `destroy` is called, we atomically flip the flag from false to true.
-//      If the flag was already true we silently fail.
-//      Otherwise we atomically decrement and check the counter.
-//      If it has reached zero then we destroy the underlying Rust struct.
-//
-// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
-// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
-//
-// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
-// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
-// of the underlying Rust code.
-//
-// This makes a cleaner a better alternative to _not_ calling `destroy()` as
-// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
-// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
-// thread may be starved, and the app will leak memory.
-//
-// In this case, `destroy`ing manually may be a better solution.
-//
-// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
-// with Rust peers are reclaimed:
-//
-// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
-// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
-// 3. The memory is reclaimed when the process terminates.
-//
-// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
-//
-
-
-/**
- * Hears every state change of a verification, in order.
- *
- * Called on an SDK background thread: return quickly (post to your UI
- * thread) and do not block. An exception thrown here is logged and
- * otherwise ignored.
- */
-public interface VerificationListener {
-    
-    /**
-     * The verification entered `state`.
-     */
-    fun `onStateChanged`(`state`: VerificationState)
-    
-    companion object
-}
-
-/**
- * Hears every state change of a verification, in order.
- *
- * Called on an SDK background thread: return quickly (post to your UI
- * thread) and do not block. An exception thrown here is logged and
- * otherwise ignored.
- */
-open class VerificationListenerImpl: Disposable, AutoCloseable, VerificationListener
-{
-
-    @Suppress("UNUSED_PARAMETER")
-    /**
-     * @suppress
-     */
-    constructor(withHandle: UniffiWithHandle, handle: Long) {
-        this.handle = handle
-        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
-    }
-
-    /**
-     * @suppress
-     *
-     * This constructor can be used to instantiate a fake object. Only used for tests. Any
-     * attempt to actually use an object constructed this way will fail as there is no
-     * connected Rust object.
-     */
-    @Suppress("UNUSED_PARAMETER")
-    constructor(noHandle: NoHandle) {
-        this.handle = 0
-        this.cleanable = null
-    }
-
-    protected val handle: Long
-    protected val cleanable: UniffiCleaner.Cleanable?
-
-    private val wasDestroyed = AtomicBoolean(false)
-    private val callCounter = AtomicLong(1)
-
-    /**
-     * Whether the current object has been destroyed and its reference is gone in the Rust side.
-     */
-    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
-
-    override fun destroy() {
-        // Only allow a single call to this method.
-        // TODO: maybe we should log a warning if called more than once?
-        if (this.wasDestroyed.compareAndSet(false, true)) {
-            // This decrement always matches the initial count of 1 given at creation time.
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
-    }
-
-    @Synchronized
-    override fun close() {
-        this.destroy()
-    }
-
-    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
-        // Check and increment the call counter, to keep the object alive.
-        // This needs a compare-and-set retry loop in case of concurrent updates.
-        do {
-            val c = this.callCounter.get()
-            if (c == 0L) {
-                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
-            }
-            if (c == Long.MAX_VALUE) {
-                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
-            }
-        } while (! this.callCounter.compareAndSet(c, c + 1L))
-        // Now we can safely do the method call without the handle being freed concurrently.
-        try {
-            return block(this.uniffiCloneHandle())
-        } finally {
-            // This decrement always matches the increment we performed above.
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
-    }
-
-    // Use a static inner class instead of a closure so as not to accidentally
-    // capture `this` as part of the cleanable's action.
-    private class UniffiCleanAction(private val handle: Long) : Runnable {
-        override fun run() {
-            if (handle == 0.toLong()) {
-                // Fake object created with `NoHandle`, don't try to free.
-                return;
-            }
-            uniffiRustCall { status ->
-                UniffiLib.uniffi_motp_ffi_fn_free_verificationlistener(handle, status)
-            }
-        }
-    }
-
-    /**
-     * @suppress
-     */
-    fun uniffiCloneHandle(): Long {
-        if (handle == 0.toLong()) {
-            throw InternalException("uniffiCloneHandle() called on NoHandle object");
-        }
-        return uniffiRustCall() { status ->
-            UniffiLib.uniffi_motp_ffi_fn_clone_verificationlistener(handle, status)
-        }
-    }
-
-    
-    /**
-     * The verification entered `state`.
-     */
-    @Throws(MotpException::class)override fun `onStateChanged`(`state`: VerificationState)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MotpException) { _status ->
-    UniffiLib.uniffi_motp_ffi_fn_method_verificationlistener_on_state_changed(
-        it,
-        
-        FfiConverterTypeVerificationState.lower(`state`),_status)
-}
-    }
-    
-    
-
-    
-
-    
-
-
-    
-    
-    /**
-     * @suppress
-     */
-    companion object
-    
-}
-
-
-
-// Put the implementation in an object so we don't pollute the top-level namespace
-internal object uniffiCallbackInterfaceVerificationListener {
-    internal object `onStateChanged`: UniffiCallbackInterfaceVerificationListenerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
-            val uniffiObj = FfiConverterTypeVerificationListener.handleMap.get(uniffiHandle)
-            val makeCall = { ->
-                uniffiObj.`onStateChanged`(
-                    FfiConverterTypeVerificationState.lift(`state`),
-                )
-            }
-            val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCallWithError(
-                uniffiCallStatus,
-                makeCall,
-                writeReturn,
-                { e: MotpException -> FfiConverterTypeMotpError.lower(e) }
-            )
-        }
-    }
-
-    internal object uniffiFree: UniffiCallbackInterfaceFree {
-        override fun callback(handle: Long) {
-            FfiConverterTypeVerificationListener.handleMap.remove(handle)
-        }
-    }
-
-    internal object uniffiClone: UniffiCallbackInterfaceClone {
-        override fun callback(handle: Long): Long {
-            return FfiConverterTypeVerificationListener.handleMap.clone(handle)
-        }
-    }
-
-    internal var vtable = UniffiVTableCallbackInterfaceVerificationListener.UniffiByValue(
-        uniffiFree,
-        uniffiClone,
-        `onStateChanged`,
-    )
-
-    // Registers the foreign callback with the Rust side.
-    // This method is generated for each callback interface.
-    internal fun register(lib: UniffiLib) {
-        lib.uniffi_motp_ffi_fn_init_callback_vtable_verificationlistener(vtable)
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeVerificationListener: FfiConverter<VerificationListener, Long> {
-    internal val handleMap = UniffiHandleMap<VerificationListener>()
-
-    override fun lower(value: VerificationListener): Long {
-        if (value is VerificationListenerImpl) {
-             // Rust-implemented object.  Clone the handle and return it
-            return value.uniffiCloneHandle()
-         } else {
-            // Kotlin object, generate a new vtable handle and return that.
-            return handleMap.insert(value)
-         }
-    }
-
-    override fun lift(value: Long): VerificationListener {
-        if ((value and 1.toLong()) == 0.toLong()) {
-            // Rust-generated handle, construct a new class that uses the handle to implement the
-            // interface
-            return VerificationListenerImpl(UniffiWithHandle, value)
-        } else {
-            // Kotlin-generated handle, get the object from the handle map
-            return handleMap.remove(value)
-        }
-    }
-
-    override fun read(buf: ByteBuffer): VerificationListener {
-        return lift(buf.getLong())
-    }
-
-    override fun allocationSize(value: VerificationListener) = 8UL
-
-    override fun write(value: VerificationListener, buf: ByteBuffer) {
-        buf.putLong(lower(value))
-    }
-}
-
-
-
-/**
- * What the verification call's number looks like: `prefix` (E.164 with
- * `+`, e.g. `+442079460`) followed by `code_length` digits, which are the
- * code. Show the prefix beside the code field: `+44 20 7946 0___`.
- */
-data class CallerPattern (
-    /**
-     * E.164 prefix with `+`; spaces and dashes are allowed on input.
-     */
-    val `prefix`: kotlin.String
-    , 
-    /**
-     * How many code digits follow the prefix.
-     */
-    val `codeLength`: kotlin.UInt
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeCallerPattern: FfiConverterRustBuffer<CallerPattern> {
-    override fun read(buf: ByteBuffer): CallerPattern {
-        return CallerPattern(
-            FfiConverterString.read(buf),
-            FfiConverterUInt.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: CallerPattern) = (
-            FfiConverterString.allocationSize(value.`prefix`) +
-            FfiConverterUInt.allocationSize(value.`codeLength`)
-    )
-
-    override fun write(value: CallerPattern, buf: ByteBuffer) {
-            FfiConverterString.write(value.`prefix`, buf)
-            FfiConverterUInt.write(value.`codeLength`, buf)
-    }
-}
-
-
-
-/**
- * How to reach your mOTP server.
- */
-data class MotpConfig (
-    /**
-     * Base URL of the mOTP server, e.g. `https://verify.example.com`.
-     */
-    val `serverUrl`: kotlin.String
-    , 
-    /**
-     * Your app's *publishable* key (`pk_…`). Never ship a secret key.
-     */
-    val `publishableKey`: kotlin.String
-    , 
-    /**
-     * The handset's home country, ISO 3166 alpha-2 (`GB`, `US`…), from the
-     * SIM or else the locale. Used to read national-format numbers.
-     */
-    val `homeCountry`: kotlin.String
-    , 
-    /**
-     * Time allowed for one request to the server. Default 10 seconds.
-     */
-    val `requestTimeout`: java.time.Duration? = null 
-    , 
-    /**
-     * How long to wait for the verification call before asking the user
-     * to type the code (`ManualEntry`). A later call still counts.
-     * Default 30 seconds.
-     */
-    val `callTimeout`: java.time.Duration? = null 
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeMotpConfig: FfiConverterRustBuffer<MotpConfig> {
-    override fun read(buf: ByteBuffer): MotpConfig {
-        return MotpConfig(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterOptionalDuration.read(buf),
-            FfiConverterOptionalDuration.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: MotpConfig) = (
-            FfiConverterString.allocationSize(value.`serverUrl`) +
-            FfiConverterString.allocationSize(value.`publishableKey`) +
-            FfiConverterString.allocationSize(value.`homeCountry`) +
-            FfiConverterOptionalDuration.allocationSize(value.`requestTimeout`) +
-            FfiConverterOptionalDuration.allocationSize(value.`callTimeout`)
-    )
-
-    override fun write(value: MotpConfig, buf: ByteBuffer) {
-            FfiConverterString.write(value.`serverUrl`, buf)
-            FfiConverterString.write(value.`publishableKey`, buf)
-            FfiConverterString.write(value.`homeCountry`, buf)
-            FfiConverterOptionalDuration.write(value.`requestTimeout`, buf)
-            FfiConverterOptionalDuration.write(value.`callTimeout`, buf)
-    }
-}
-
-
-
-/**
- * Facts about a verification an app may show. They change after a resend
- * or a wrong code.
- */
-data class VerificationInfo (
-    /**
-     * The server's identifier of the verification.
-     */
-    val `id`: kotlin.String
-    , 
-    /**
-     * The number being verified, E.164, as the server normalised it.
-     */
-    val `phoneNumber`: kotlin.String
-    , 
-    /**
-     * What the calling number looks like.
-     */
-    val `caller`: CallerPattern
-    , 
-    /**
-     * When the verification expires, by this device's clock.
-     */
-    val `expiresAt`: java.time.Instant
-    , 
-    /**
-     * From when `resend()` is allowed, by this device's clock.
-     */
-    val `resendAfter`: java.time.Instant
-    , 
-    /**
-     * Checks left before the verification is spent.
-     */
-    val `attemptsLeft`: kotlin.UInt
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeVerificationInfo: FfiConverterRustBuffer<VerificationInfo> {
-    override fun read(buf: ByteBuffer): VerificationInfo {
-        return VerificationInfo(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterTypeCallerPattern.read(buf),
-            FfiConverterTimestamp.read(buf),
-            FfiConverterTimestamp.read(buf),
-            FfiConverterUInt.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: VerificationInfo) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`phoneNumber`) +
-            FfiConverterTypeCallerPattern.allocationSize(value.`caller`) +
-            FfiConverterTimestamp.allocationSize(value.`expiresAt`) +
-            FfiConverterTimestamp.allocationSize(value.`resendAfter`) +
-            FfiConverterUInt.allocationSize(value.`attemptsLeft`)
-    )
-
-    override fun write(value: VerificationInfo, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`phoneNumber`, buf)
-            FfiConverterTypeCallerPattern.write(value.`caller`, buf)
-            FfiConverterTimestamp.write(value.`expiresAt`, buf)
-            FfiConverterTimestamp.write(value.`resendAfter`, buf)
-            FfiConverterUInt.write(value.`attemptsLeft`, buf)
-    }
-}
-
-
-
-/**
- * What became of an incoming call reported with `on_incoming_call`.
- */
-sealed class CallMatch {
-    
-    /**
-     * It was the verification call and the server approved it.
-     */
-    data class Verified(
-        val `token`: kotlin.String) : CallMatch()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The call was not used; the state did not change.
-     */
-    data class Ignored(
-        val `reason`: dev.motp.sdk.IgnoredCall) : CallMatch()
-        
-    {
-        
-
-        companion object
-    }
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeCallMatch : FfiConverterRustBuffer<CallMatch>{
-    override fun read(buf: ByteBuffer): CallMatch {
-        return when(buf.getInt()) {
-            1 -> CallMatch.Verified(
-                FfiConverterString.read(buf),
-                )
-            2 -> CallMatch.Ignored(
-                FfiConverterTypeIgnoredCall.read(buf),
-                )
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: CallMatch): ULong = when(value) {
-        is CallMatch.Verified -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`token`)
-            )
-        }
-        is CallMatch.Ignored -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeIgnoredCall.allocationSize(value.`reason`)
-            )
-        }
-    }
-
-    override fun write(value: CallMatch, buf: ByteBuffer) {
-        when(value) {
-            is CallMatch.Verified -> {
-                buf.putInt(1)
-                FfiConverterString.write(value.`token`, buf)
-                Unit
-            }
-            is CallMatch.Ignored -> {
-                buf.putInt(2)
-                FfiConverterTypeIgnoredCall.write(value.`reason`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
 
 /**
  * The outcome of matching one incoming number against a caller pattern.
@@ -4065,7 +3298,7 @@ sealed class CallerIdMatch {
      * Some other call.
      */
     data class Rejected(
-        val `reason`: dev.motp.sdk.MatchRejection) : CallerIdMatch()
+        val `reason`: dev.motp.core.MatchRejection) : CallerIdMatch()
         
     {
         
@@ -4137,140 +3370,6 @@ public object FfiConverterTypeCallerIdMatch : FfiConverterRustBuffer<CallerIdMat
 
 
 /**
- * Why an incoming call was not used.
- */
-sealed class IgnoredCall {
-    
-    /**
-     * Some other call: the number does not fit the caller pattern.
-     */
-    data class NotMatching(
-        val `rejection`: dev.motp.sdk.MatchRejection) : IgnoredCall()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * Seen before the verification was requested.
-     */
-    object BeforeRequest : IgnoredCall()
-    
-    
-    /**
-     * Seen after the verification expired.
-     */
-    object AfterExpiry : IgnoredCall()
-    
-    
-    /**
-     * The verification is not waiting for a call (checking, or ended).
-     */
-    object NotAwaitingCall : IgnoredCall()
-    
-    
-    /**
-     * The server already refused this very number; platforms often report
-     * one call twice.
-     */
-    object AlreadyRejected : IgnoredCall()
-    
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeIgnoredCall : FfiConverterRustBuffer<IgnoredCall>{
-    override fun read(buf: ByteBuffer): IgnoredCall {
-        return when(buf.getInt()) {
-            1 -> IgnoredCall.NotMatching(
-                FfiConverterTypeMatchRejection.read(buf),
-                )
-            2 -> IgnoredCall.BeforeRequest
-            3 -> IgnoredCall.AfterExpiry
-            4 -> IgnoredCall.NotAwaitingCall
-            5 -> IgnoredCall.AlreadyRejected
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: IgnoredCall): ULong = when(value) {
-        is IgnoredCall.NotMatching -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeMatchRejection.allocationSize(value.`rejection`)
-            )
-        }
-        is IgnoredCall.BeforeRequest -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is IgnoredCall.AfterExpiry -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is IgnoredCall.NotAwaitingCall -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is IgnoredCall.AlreadyRejected -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-    }
-
-    override fun write(value: IgnoredCall, buf: ByteBuffer) {
-        when(value) {
-            is IgnoredCall.NotMatching -> {
-                buf.putInt(1)
-                FfiConverterTypeMatchRejection.write(value.`rejection`, buf)
-                Unit
-            }
-            is IgnoredCall.BeforeRequest -> {
-                buf.putInt(2)
-                Unit
-            }
-            is IgnoredCall.AfterExpiry -> {
-                buf.putInt(3)
-                Unit
-            }
-            is IgnoredCall.NotAwaitingCall -> {
-                buf.putInt(4)
-                Unit
-            }
-            is IgnoredCall.AlreadyRejected -> {
-                buf.putInt(5)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-/**
  * How much the SDK logs, from nothing to everything.
  */
 
@@ -4326,818 +3425,6 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
 }
 
 
-
-
-
-/**
- * Why the user is asked to type the code.
- */
-
-enum class ManualEntryReason {
-    
-    /**
-     * The call was not seen within `MotpConfig.call_timeout`. It may still
-     * arrive, and still counts.
-     */
-    CALL_TIMEOUT,
-    /**
-     * The app may not read incoming numbers (Android: `READ_PHONE_STATE`
-     * and `READ_CALL_LOG`).
-     */
-    PERMISSION_MISSING,
-    /**
-     * The platform never shows incoming numbers to apps (iOS).
-     */
-    CALLS_UNREADABLE;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeManualEntryReason: FfiConverterRustBuffer<ManualEntryReason> {
-    override fun read(buf: ByteBuffer) = try {
-        ManualEntryReason.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: ManualEntryReason) = 4UL
-
-    override fun write(value: ManualEntryReason, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-/**
- * Why an incoming number is not the verification call.
- */
-
-enum class MatchRejection {
-    
-    /**
-     * No number at all.
-     */
-    EMPTY,
-    /**
-     * The caller hid the number (`-1`, `-2`, "Unknown", "Private"…).
-     */
-    WITHHELD,
-    /**
-     * Letters or symbols that no phone number holds.
-     */
-    INVALID_CHARACTERS,
-    /**
-     * A number of another country.
-     */
-    WRONG_COUNTRY,
-    /**
-     * The right country, but not the caller range.
-     */
-    WRONG_PREFIX,
-    /**
-     * Too few digits to be a number of the range.
-     */
-    TOO_SHORT,
-    /**
-     * Too many digits to be a number of the range.
-     */
-    TOO_LONG;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeMatchRejection: FfiConverterRustBuffer<MatchRejection> {
-    override fun read(buf: ByteBuffer) = try {
-        MatchRejection.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: MatchRejection) = 4UL
-
-    override fun write(value: MatchRejection, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-
-
-/**
- * Why an mOTP operation failed. Every case says what the app can do about
- * it; messages never contain a code or a full phone number.
- *
- * In Kotlin each case is a subclass of `MotpException`
- * (`catch (e: MotpException.WrongCode)`); in Swift it is a case of the
- * `MotpError` enum.
- */
-sealed class MotpException: kotlin.Exception() {
-    
-    /**
-     * The phone number is not a valid, dialable number. Ask the user to fix it.
-     */
-    class InvalidPhoneNumber(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * An argument other than the phone number is malformed: a caller
-     * pattern, a country code, a typed code with letters, a server URL.
-     */
-    class InvalidInput(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * The publishable key was missing, unknown or revoked. A configuration
-     * bug: check the key you pass in `MotpConfig`.
-     */
-    class Unauthorized(
-        ) : MotpException() {
-        override val message
-            get() = ""
-    }
-    
-    /**
-     * The server will not call this destination (country not allowed,
-     * premium-rate or other special number). Offer another number.
-     */
-    class DestinationNotAllowed(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * Too many requests. Try again after the number of seconds given.
-     */
-    class RateLimited(
-        
-        val `retryAfterSecs`: kotlin.ULong
-        ) : MotpException() {
-        override val message
-            get() = "retryAfterSecs=${ `retryAfterSecs` }"
-    }
-    
-    /**
-     * The code did not match. The given number of further checks is
-     * allowed; let the user type it again.
-     */
-    class WrongCode(
-        
-        val `attemptsLeft`: kotlin.UInt
-        ) : MotpException() {
-        override val message
-            get() = "attemptsLeft=${ `attemptsLeft` }"
-    }
-    
-    /**
-     * The verification expired or ran out of attempts. Start a new one.
-     */
-    class Expired(
-        ) : MotpException() {
-        override val message
-            get() = ""
-    }
-    
-    /**
-     * The verification was already approved; its code cannot be reused.
-     */
-    class AlreadyUsed(
-        ) : MotpException() {
-        override val message
-            get() = ""
-    }
-    
-    /**
-     * The verification does not exist (or belongs to another app).
-     */
-    class NotFound(
-        ) : MotpException() {
-        override val message
-            get() = ""
-    }
-    
-    /**
-     * The call could not be delivered (busy, rejected, unreachable). Offer
-     * a resend or another number.
-     */
-    class CallFailed(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * The operation does not fit the current state, e.g. a code submitted
-     * after the verification ended.
-     */
-    class InvalidState(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * The verification or the wait was canceled.
-     */
-    class Canceled(
-        ) : MotpException() {
-        override val message
-            get() = ""
-    }
-    
-    /**
-     * The server could not be reached. Check connectivity and retry.
-     */
-    class Network(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * The server did not answer in time. Retry.
-     */
-    class Timeout(
-        ) : MotpException() {
-        override val message
-            get() = ""
-    }
-    
-    /**
-     * The server failed (HTTP 5xx). Retry later.
-     */
-    class Server(
-        
-        val `status`: kotlin.UShort
-        ) : MotpException() {
-        override val message
-            get() = "status=${ `status` }"
-    }
-    
-    /**
-     * The server answered something this SDK does not understand: the
-     * server is probably newer than the SDK, or not an mOTP server.
-     */
-    class InvalidResponse(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-    /**
-     * A bug inside the SDK, or an exception thrown by one of your callbacks
-     * (`VerificationListener`, `Logger`). Please report it.
-     */
-    class Internal(
-        
-        val `reason`: kotlin.String
-        ) : MotpException() {
-        override val message
-            get() = "reason=${ `reason` }"
-    }
-    
-
-    
-
-
-    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<MotpException> {
-        override fun lift(error_buf: RustBuffer.ByValue): MotpException = FfiConverterTypeMotpError.lift(error_buf)
-    }
-
-    
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeMotpError : FfiConverterRustBuffer<MotpException> {
-    override fun read(buf: ByteBuffer): MotpException {
-        
-
-        return when(buf.getInt()) {
-            1 -> MotpException.InvalidPhoneNumber(
-                FfiConverterString.read(buf),
-                )
-            2 -> MotpException.InvalidInput(
-                FfiConverterString.read(buf),
-                )
-            3 -> MotpException.Unauthorized()
-            4 -> MotpException.DestinationNotAllowed(
-                FfiConverterString.read(buf),
-                )
-            5 -> MotpException.RateLimited(
-                FfiConverterULong.read(buf),
-                )
-            6 -> MotpException.WrongCode(
-                FfiConverterUInt.read(buf),
-                )
-            7 -> MotpException.Expired()
-            8 -> MotpException.AlreadyUsed()
-            9 -> MotpException.NotFound()
-            10 -> MotpException.CallFailed(
-                FfiConverterString.read(buf),
-                )
-            11 -> MotpException.InvalidState(
-                FfiConverterString.read(buf),
-                )
-            12 -> MotpException.Canceled()
-            13 -> MotpException.Network(
-                FfiConverterString.read(buf),
-                )
-            14 -> MotpException.Timeout()
-            15 -> MotpException.Server(
-                FfiConverterUShort.read(buf),
-                )
-            16 -> MotpException.InvalidResponse(
-                FfiConverterString.read(buf),
-                )
-            17 -> MotpException.Internal(
-                FfiConverterString.read(buf),
-                )
-            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: MotpException): ULong {
-        return when(value) {
-            is MotpException.InvalidPhoneNumber -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.InvalidInput -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.Unauthorized -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is MotpException.DestinationNotAllowed -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.RateLimited -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterULong.allocationSize(value.`retryAfterSecs`)
-            )
-            is MotpException.WrongCode -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterUInt.allocationSize(value.`attemptsLeft`)
-            )
-            is MotpException.Expired -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is MotpException.AlreadyUsed -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is MotpException.NotFound -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is MotpException.CallFailed -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.InvalidState -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.Canceled -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is MotpException.Network -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.Timeout -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is MotpException.Server -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterUShort.allocationSize(value.`status`)
-            )
-            is MotpException.InvalidResponse -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-            is MotpException.Internal -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-        }
-    }
-
-    override fun write(value: MotpException, buf: ByteBuffer) {
-        when(value) {
-            is MotpException.InvalidPhoneNumber -> {
-                buf.putInt(1)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.InvalidInput -> {
-                buf.putInt(2)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.Unauthorized -> {
-                buf.putInt(3)
-                Unit
-            }
-            is MotpException.DestinationNotAllowed -> {
-                buf.putInt(4)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.RateLimited -> {
-                buf.putInt(5)
-                FfiConverterULong.write(value.`retryAfterSecs`, buf)
-                Unit
-            }
-            is MotpException.WrongCode -> {
-                buf.putInt(6)
-                FfiConverterUInt.write(value.`attemptsLeft`, buf)
-                Unit
-            }
-            is MotpException.Expired -> {
-                buf.putInt(7)
-                Unit
-            }
-            is MotpException.AlreadyUsed -> {
-                buf.putInt(8)
-                Unit
-            }
-            is MotpException.NotFound -> {
-                buf.putInt(9)
-                Unit
-            }
-            is MotpException.CallFailed -> {
-                buf.putInt(10)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.InvalidState -> {
-                buf.putInt(11)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.Canceled -> {
-                buf.putInt(12)
-                Unit
-            }
-            is MotpException.Network -> {
-                buf.putInt(13)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.Timeout -> {
-                buf.putInt(14)
-                Unit
-            }
-            is MotpException.Server -> {
-                buf.putInt(15)
-                FfiConverterUShort.write(value.`status`, buf)
-                Unit
-            }
-            is MotpException.InvalidResponse -> {
-                buf.putInt(16)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is MotpException.Internal -> {
-                buf.putInt(17)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-
-}
-
-
-
-/**
- * Where a verification stands. `Verified`, `Failed`, `Expired` and
- * `Canceled` are final: nothing changes after them.
- */
-sealed class VerificationState {
-    
-    /**
-     * Not started yet.
-     */
-    object Idle : VerificationState()
-    
-    
-    /**
-     * Asking the server to place the call.
-     */
-    object Requesting : VerificationState()
-    
-    
-    /**
-     * The server is calling; the SDK waits for the phone to report the
-     * incoming number. Show "We are calling you"; the user types nothing.
-     */
-    object AwaitingCall : VerificationState()
-    
-    
-    /**
-     * The user types the last digits of the calling number. Show a code
-     * field with the caller prefix (`Verification.caller()`).
-     */
-    data class ManualEntry(
-        val `reason`: dev.motp.sdk.ManualEntryReason) : VerificationState()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The server is checking a code or a caller ID.
-     */
-    object Verifying : VerificationState()
-    
-    
-    /**
-     * The number is verified. Send `token` to your backend, which must
-     * confirm it with the mOTP server before trusting it.
-     */
-    data class Verified(
-        val `token`: kotlin.String) : VerificationState()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The verification cannot succeed; `error` says why (e.g. `CallFailed`).
-     */
-    data class Failed(
-        val `error`: dev.motp.sdk.MotpException) : VerificationState()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The code's time ran out or the attempts were spent. Start again.
-     */
-    object Expired : VerificationState()
-    
-    
-    /**
-     * The app canceled the verification.
-     */
-    object Canceled : VerificationState()
-    
-    
-
-    
-
-    
-    
-    /**
-     * Whether nothing can change after this state (`Verified`, `Failed`,
-     * `Expired`, `Canceled`).
-     */ fun `isFinal`(): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_motp_ffi_fn_method_verificationstate_is_final(FfiConverterTypeVerificationState.lower(this),
-        _status)
-}
-    )
-    }
-    
-
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeVerificationState : FfiConverterRustBuffer<VerificationState>{
-    override fun read(buf: ByteBuffer): VerificationState {
-        return when(buf.getInt()) {
-            1 -> VerificationState.Idle
-            2 -> VerificationState.Requesting
-            3 -> VerificationState.AwaitingCall
-            4 -> VerificationState.ManualEntry(
-                FfiConverterTypeManualEntryReason.read(buf),
-                )
-            5 -> VerificationState.Verifying
-            6 -> VerificationState.Verified(
-                FfiConverterString.read(buf),
-                )
-            7 -> VerificationState.Failed(
-                FfiConverterTypeMotpError.read(buf),
-                )
-            8 -> VerificationState.Expired
-            9 -> VerificationState.Canceled
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: VerificationState): ULong = when(value) {
-        is VerificationState.Idle -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is VerificationState.Requesting -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is VerificationState.AwaitingCall -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is VerificationState.ManualEntry -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeManualEntryReason.allocationSize(value.`reason`)
-            )
-        }
-        is VerificationState.Verifying -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is VerificationState.Verified -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`token`)
-            )
-        }
-        is VerificationState.Failed -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeMotpError.allocationSize(value.`error`)
-            )
-        }
-        is VerificationState.Expired -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is VerificationState.Canceled -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-    }
-
-    override fun write(value: VerificationState, buf: ByteBuffer) {
-        when(value) {
-            is VerificationState.Idle -> {
-                buf.putInt(1)
-                Unit
-            }
-            is VerificationState.Requesting -> {
-                buf.putInt(2)
-                Unit
-            }
-            is VerificationState.AwaitingCall -> {
-                buf.putInt(3)
-                Unit
-            }
-            is VerificationState.ManualEntry -> {
-                buf.putInt(4)
-                FfiConverterTypeManualEntryReason.write(value.`reason`, buf)
-                Unit
-            }
-            is VerificationState.Verifying -> {
-                buf.putInt(5)
-                Unit
-            }
-            is VerificationState.Verified -> {
-                buf.putInt(6)
-                FfiConverterString.write(value.`token`, buf)
-                Unit
-            }
-            is VerificationState.Failed -> {
-                buf.putInt(7)
-                FfiConverterTypeMotpError.write(value.`error`, buf)
-                Unit
-            }
-            is VerificationState.Expired -> {
-                buf.putInt(8)
-                Unit
-            }
-            is VerificationState.Canceled -> {
-                buf.putInt(9)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
-    override fun read(buf: ByteBuffer): kotlin.UInt? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterUInt.read(buf)
-    }
-
-    override fun allocationSize(value: kotlin.UInt?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterUInt.allocationSize(value)
-        }
-    }
-
-    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterUInt.write(value, buf)
-        }
-    }
-}
 
 
 
@@ -5209,70 +3496,6 @@ public object FfiConverterOptionalTimestamp: FfiConverterRustBuffer<java.time.In
 /**
  * @suppress
  */
-public object FfiConverterOptionalDuration: FfiConverterRustBuffer<java.time.Duration?> {
-    override fun read(buf: ByteBuffer): java.time.Duration? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterDuration.read(buf)
-    }
-
-    override fun allocationSize(value: java.time.Duration?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterDuration.allocationSize(value)
-        }
-    }
-
-    override fun write(value: java.time.Duration?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterDuration.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeLogger: FfiConverterRustBuffer<Logger?> {
-    override fun read(buf: ByteBuffer): Logger? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeLogger.read(buf)
-    }
-
-    override fun allocationSize(value: Logger?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeLogger.allocationSize(value)
-        }
-    }
-
-    override fun write(value: Logger?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeLogger.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterOptionalTypeVerificationListener: FfiConverterRustBuffer<VerificationListener?> {
     override fun read(buf: ByteBuffer): VerificationListener? {
         if (buf.get().toInt() == 0) {
@@ -5302,6 +3525,67 @@ public object FfiConverterOptionalTypeVerificationListener: FfiConverterRustBuff
 
 
 
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMotpLogger: FfiConverterRustBuffer<MotpLogger?> {
+    override fun read(buf: ByteBuffer): MotpLogger? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMotpLogger.read(buf)
+    }
+
+    override fun allocationSize(value: MotpLogger?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMotpLogger.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MotpLogger?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMotpLogger.write(value, buf)
+        }
+    }
+}
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+object MotpExceptionExternalErrorHandler : UniffiRustCallStatusErrorHandler<MotpException> {
+    override fun lift(error_buf: RustBuffer.ByValue): MotpException =
+        dev.motp.core.MotpException.ErrorHandler.lift(
+            RustBufferMotpError.ByValue().apply {
+                capacity = error_buf.capacity
+                len = error_buf.len
+                data = error_buf.data
+            }
+        )
+}
+
+
+
+
+
+
 
 
 
@@ -5322,13 +3606,13 @@ public object FfiConverterOptionalTypeVerificationListener: FfiConverterRustBuff
         /**
          * Sends the SDK's log lines at `level` and above to `logger`, in addition
          * to the platform log. Pass `null`/`nil` to remove a previously set logger.
-         */ fun `setLogger`(`logger`: Logger?, `level`: LogLevel)
+         */ fun `setLogger`(`logger`: MotpLogger?, `level`: LogLevel)
         = 
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_motp_ffi_fn_func_set_logger(
     
         
-        FfiConverterOptionalTypeLogger.lower(`logger`),
+        FfiConverterOptionalTypeMotpLogger.lower(`logger`),
         FfiConverterTypeLogLevel.lower(`level`),_status)
 }
     

@@ -10,14 +10,15 @@
 //! | From | On | To |
 //! |---|---|---|
 //! | `Idle` | start | `Requesting` |
-//! | `Requesting` | created | `AwaitingCall` (`ManualEntry` if calls can't be read) |
+//! | `Requesting` | created | `AwaitingCall` (`ManualEntry` when the device cannot see incoming numbers) |
 //! | `Requesting` | refused, or no answer in time | `Failed` |
 //! | `AwaitingCall` | a call matching the caller pattern | `Verifying` (by caller ID) |
-//! | `AwaitingCall` | call timeout, or calls can't be read | `ManualEntry` |
+//! | `AwaitingCall` | call timeout, or the device can no longer see numbers | `ManualEntry` |
+//! | `ManualEntry` (permission missing) | the device can see numbers again | `AwaitingCall` |
 //! | `AwaitingCall`, `ManualEntry` | a typed code | `Verifying` (by code) |
 //! | `ManualEntry` | a late matching call | `Verifying` (by caller ID) |
 //! | `Verifying` | approved | `Verified` |
-//! | `Verifying` | wrong code, network error, no answer in time | back where it came from |
+//! | `Verifying` | wrong code, network error, no answer in time | back where it came from (a call's check is retried, see below) |
 //! | `Verifying` | last attempt spent, or expired on the server | `Expired` |
 //! | `Verifying` | verification unusable (already used, gone, key revoked) | `Failed` |
 //! | `AwaitingCall`, `ManualEntry` | resend done | the same wait again, re-announced (`AwaitingCall` after a call timeout) |
@@ -29,16 +30,39 @@
 //! timeout, `AwaitingCall` turns into `ManualEntry` when the call does not
 //! arrive in time, and every state after creation ends in `Expired` when the
 //! verification's `expires_at` passes.
+//!
+//! # Which sighting of a call counts
+//!
+//! The platform shells report every incoming number they observe, as often
+//! as they observe it; the machine alone decides (see `calls.rs`). A number
+//! that does not fit the caller pattern, or was seen before the request or
+//! after expiry, is ignored. A call whose check is under way, or whose code
+//! the server refused, is not checked again. A call whose check failed in
+//! transit (no network, a timeout, a 5xx) is checked again with backoff for
+//! as long as the verification lives, and a later sighting of it is checked
+//! at once. A call seen while another check runs waits for that check.
 
 use std::time::{Duration, SystemTime};
 
-use crate::client::Dated;
+use std::collections::VecDeque;
+
 use crate::error::MotpError;
-use crate::matcher::{CallerIdMatcher, MatchRejection};
+use crate::matcher::CallerIdMatcher;
 use crate::pattern::CallerPattern;
 use crate::protocol::{
-    CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, Verification,
-    VerificationStatus,
+    CheckRequest, CheckResponse, CreateVerificationRequest, Verification, VerificationStatus,
+};
+use crate::redact::redact_numbers;
+use crate::time::Dated;
+
+mod calls;
+mod clock_skew;
+mod state;
+
+use calls::{SeenCalls, Verdict};
+use clock_skew::ClockSkew;
+pub use state::{
+    CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState,
 };
 
 /// Extra time a request gets, beyond the HTTP client's own timeout, before
@@ -52,170 +76,19 @@ const MAX_PHONE_NUMBER_CHARS: usize = 64;
 
 /// Identifies one operation started by the app (start, an incoming call, a
 /// typed code, resend, cancel), so that its answer reaches the right caller.
+///
+/// The machine starts some operations on its own (a retried check); their
+/// ids have the top bit set, and no [`Effect::Reply`] is ever made for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpId(pub u64);
 
-/// Why the user is asked to type the code instead of the SDK reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ManualEntryReason {
-    /// The call was not seen within the configured call timeout. It may
-    /// still arrive: an incoming call is still taken into account.
-    CallTimeout,
-    /// The app lacks the permission to read incoming numbers (on Android,
-    /// `READ_PHONE_STATE` and `READ_CALL_LOG`).
-    PermissionMissing,
-    /// The platform never lets apps read incoming numbers (iOS).
-    CallsUnreadable,
-}
+impl OpId {
+    const INTERNAL: u64 = 1 << 63;
 
-impl ManualEntryReason {
-    /// A stable snake_case name: `call_timeout`, `permission_missing`,
-    /// `calls_unreadable`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CallTimeout => "call_timeout",
-            Self::PermissionMissing => "permission_missing",
-            Self::CallsUnreadable => "calls_unreadable",
-        }
+    /// Whether the machine started this operation itself.
+    pub fn is_internal(self) -> bool {
+        self.0 & Self::INTERNAL != 0
     }
-}
-
-/// Where a verification stands, as the app sees it.
-///
-/// `Verified`, `Failed`, `Expired` and `Canceled` are final: nothing changes
-/// after them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerificationState {
-    /// Not started yet.
-    Idle,
-    /// Asking the server to place the call.
-    Requesting,
-    /// The server is calling; waiting for the phone to report the incoming
-    /// number. Show a "waiting for the call" screen; the user types nothing.
-    AwaitingCall,
-    /// Waiting for the user to type the last digits of the calling number.
-    /// Show a code field with the caller prefix (see
-    /// [`VerificationInfo::caller`]).
-    ManualEntry {
-        /// Why the code is not read automatically.
-        reason: ManualEntryReason,
-    },
-    /// The server is checking a code or a caller ID.
-    Verifying,
-    /// The phone number is verified. Send `token` to your backend, which
-    /// must confirm it with the mOTP server before trusting it.
-    Verified {
-        /// Proof of the verification, for your backend.
-        token: String,
-    },
-    /// The verification cannot succeed; `error` says why (for example
-    /// [`MotpError::CallFailed`] or [`MotpError::DestinationNotAllowed`]).
-    Failed {
-        /// The reason, safe to log: it holds no code and no full number.
-        error: MotpError,
-    },
-    /// The verification timed out or ran out of attempts. Start a new one.
-    Expired,
-    /// The verification was canceled by the app.
-    Canceled,
-}
-
-impl VerificationState {
-    /// Whether this state is final (`Verified`, `Failed`, `Expired`,
-    /// `Canceled`).
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            Self::Verified { .. } | Self::Failed { .. } | Self::Expired | Self::Canceled
-        )
-    }
-
-    /// A stable snake_case name of the state, without its data (`idle`,
-    /// `requesting`, `awaiting_call`, `manual_entry`, `verifying`,
-    /// `verified`, `failed`, `expired`, `canceled`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Requesting => "requesting",
-            Self::AwaitingCall => "awaiting_call",
-            Self::ManualEntry { .. } => "manual_entry",
-            Self::Verifying => "verifying",
-            Self::Verified { .. } => "verified",
-            Self::Failed { .. } => "failed",
-            Self::Expired => "expired",
-            Self::Canceled => "canceled",
-        }
-    }
-}
-
-/// What became of an incoming call reported to the SDK.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallMatch {
-    /// It was the verification call and the server approved it.
-    Verified {
-        /// Proof of the verification, for your backend.
-        token: String,
-    },
-    /// The call was not used; the state did not change.
-    Ignored {
-        /// Why it was not used.
-        reason: IgnoredCall,
-    },
-}
-
-/// Why an incoming call was not used for the verification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IgnoredCall {
-    /// The number does not fit the verification caller pattern: it is some
-    /// other call.
-    NotMatching {
-        /// How it failed to match.
-        rejection: MatchRejection,
-    },
-    /// The call was observed before the verification was requested.
-    BeforeRequest,
-    /// The call was observed after the verification expired.
-    AfterExpiry,
-    /// The verification is not waiting for a call (not started, already
-    /// checking, or ended).
-    NotAwaitingCall,
-    /// The server already refused this very number; checking it again
-    /// would only spend an attempt. Platforms often report one call twice.
-    AlreadyRejected,
-}
-
-impl IgnoredCall {
-    /// A stable snake_case name (`not_matching`, `before_request`,
-    /// `after_expiry`, `not_awaiting_call`, `already_rejected`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::NotMatching { .. } => "not_matching",
-            Self::BeforeRequest => "before_request",
-            Self::AfterExpiry => "after_expiry",
-            Self::NotAwaitingCall => "not_awaiting_call",
-            Self::AlreadyRejected => "already_rejected",
-        }
-    }
-}
-
-/// Facts about a created verification that an app may show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerificationInfo {
-    /// The server's identifier of the verification.
-    pub id: String,
-    /// The number being verified, E.164, as the server normalised it.
-    pub phone_number: String,
-    /// What the incoming number looks like: `prefix` then `code_length`
-    /// secret digits. Show the prefix next to the code field
-    /// (`+44 20 7946 0___`).
-    pub caller: CallerInfo,
-    /// When the verification expires, by this device's clock (corrected
-    /// when the device clock disagrees with the server's).
-    pub expires_at: SystemTime,
-    /// When a resend becomes possible, by this device's clock.
-    pub resend_after: SystemTime,
-    /// Checks left before the verification is spent.
-    pub attempts_left: u32,
 }
 
 /// Settings of the machine.
@@ -228,6 +101,9 @@ pub struct MachineConfig {
     pub request_timeout: Duration,
     /// Time to wait for the call before falling back to manual entry.
     pub call_timeout: Duration,
+    /// What the device can see of incoming calls when the verification
+    /// starts; [`Event::CallVisibilityChanged`] updates it.
+    pub call_visibility: CallVisibility,
 }
 
 /// Something that happened. `now` is passed alongside, not inside.
@@ -240,12 +116,11 @@ pub enum Event {
     /// `Failed`/`Expired`.
     Created(Result<Dated<Verification>, MotpError>),
     /// The phone saw an incoming call from `number` (raw, as the platform
-    /// shows it) at `observed_at`, on SIM `sim_slot` when known.
+    /// shows it) at `observed_at`. The same call may be reported again.
     IncomingCall {
         op: OpId,
         number: String,
         observed_at: SystemTime,
-        sim_slot: Option<u32>,
     },
     /// The user typed `code`.
     CodeEntered { op: OpId, code: String },
@@ -254,8 +129,9 @@ pub enum Event {
         op: OpId,
         result: Result<CheckResponse, MotpError>,
     },
-    /// The app cannot read incoming calls (any more); ask the user instead.
-    SwitchToManualEntry { reason: ManualEntryReason },
+    /// What the device can see of incoming calls changed (a permission was
+    /// granted or revoked).
+    CallVisibilityChanged { visibility: CallVisibility },
     /// The app asked for a new call with a new code.
     ResendRequested { op: OpId },
     /// The answer to [`Effect::SendResend`] number `op`.
@@ -338,12 +214,21 @@ enum CheckOrigin {
 
 #[derive(Debug)]
 struct PendingCheck {
+    /// The app's operation, or an internal one for a retry.
     op: OpId,
     origin: CheckOrigin,
     code: String,
     generation: u32,
     return_to: Waiting,
     deadline: SystemTime,
+}
+
+/// A matching call seen while another check ran.
+#[derive(Debug)]
+struct QueuedCall {
+    op: OpId,
+    code: String,
+    number: String,
 }
 
 #[derive(Debug)]
@@ -361,8 +246,8 @@ struct Session {
     /// Calls observed before this instant are not ours (the request, or the
     /// latest resend, had not been sent yet).
     calls_from: SystemTime,
-    /// Codes the server refused since the latest call was placed.
-    rejected_codes: Vec<String>,
+    /// The calls seen since the latest call was placed, and codes refused.
+    calls: SeenCalls,
     /// Counts resends, so a check answered after a resend is not taken
     /// for a verdict on the new code.
     generation: u32,
@@ -409,9 +294,13 @@ pub struct Machine {
     requested_at: Option<SystemTime>,
     request_deadline: Option<SystemTime>,
     start_op: Option<OpId>,
-    /// A manual-entry reason given before the verification was created.
-    manual_from_start: Option<ManualEntryReason>,
+    /// What the device can see of incoming calls.
+    visibility: CallVisibility,
     session: Option<Session>,
+    /// Matching calls seen while another check ran, oldest first.
+    queued: VecDeque<QueuedCall>,
+    /// Counts the operations the machine starts itself.
+    internal_ops: u64,
     call_deadline: Option<SystemTime>,
     check: Option<PendingCheck>,
     resend: Option<PendingResend>,
@@ -423,17 +312,19 @@ impl Machine {
     /// A machine in `Idle`.
     pub fn new(config: MachineConfig) -> Self {
         Self {
-            config,
             state: VerificationState::Idle,
             requested_at: None,
             request_deadline: None,
             start_op: None,
-            manual_from_start: None,
+            visibility: config.call_visibility,
             session: None,
+            queued: VecDeque::new(),
+            internal_ops: 0,
             call_deadline: None,
             check: None,
             resend: None,
             announced_deadline: None,
+            config,
         }
     }
 
@@ -455,7 +346,10 @@ impl Machine {
             VerificationState::Idle => None,
             s if s.is_final() => return None,
             VerificationState::Requesting => self.request_deadline,
-            VerificationState::AwaitingCall => earliest(self.call_deadline, expires_at),
+            VerificationState::AwaitingCall => {
+                earliest(earliest(self.call_deadline, expires_at), self.next_retry())
+            }
+            VerificationState::ManualEntry { .. } => earliest(expires_at, self.next_retry()),
             VerificationState::Verifying => {
                 earliest(self.check.as_ref().map(|c| c.deadline), expires_at)
             }
@@ -475,13 +369,14 @@ impl Machine {
                 op,
                 number,
                 observed_at,
-                sim_slot: _,
             } => self.on_incoming_call(op, &number, observed_at, now, &mut out),
             Event::CodeEntered { op, code } => self.on_code(op, &code, now, &mut out),
             Event::CheckFinished { op, result } => {
                 self.on_check_finished(op, result, now, &mut out)
             }
-            Event::SwitchToManualEntry { reason } => self.on_switch_to_manual(reason, &mut out),
+            Event::CallVisibilityChanged { visibility } => {
+                self.on_visibility_changed(visibility, now, &mut out)
+            }
             Event::ResendRequested { op } => self.on_resend(op, now, &mut out),
             Event::ResendFinished { op, result } => {
                 self.on_resend_finished(op, result, now, &mut out)
@@ -490,6 +385,7 @@ impl Machine {
             Event::CancelFinished { op, result } => on_cancel_finished(op, result, &mut out),
             Event::DeadlineReached => {}
         }
+        self.check_next_call(now, &mut out);
         let deadline = self.deadline();
         if deadline != self.announced_deadline {
             self.announced_deadline = deadline;
@@ -570,7 +466,7 @@ impl Machine {
             return self.end(VerificationState::Expired, out);
         }
         self.call_deadline = Some(now + self.config.call_timeout);
-        let waiting = match self.manual_from_start {
+        let waiting = match ManualEntryReason::for_visibility(self.visibility) {
             Some(reason) => Waiting::Manual(reason),
             None => Waiting::Call,
         };
@@ -591,11 +487,10 @@ impl Machine {
         let ignored = |out: &mut Vec<Effect>, reason| {
             reply(out, op, Reply::Call(Ok(CallMatch::Ignored { reason })));
         };
-        let Some(waiting) = self.waiting() else {
-            return ignored(out, IgnoredCall::NotAwaitingCall);
-        };
-        let Some(session) = self.session.as_ref() else {
-            return ignored(out, IgnoredCall::NotAwaitingCall);
+        let checking = self.state == VerificationState::Verifying;
+        let session = match self.session.as_ref() {
+            Some(session) if self.waiting().is_some() || checking => session,
+            _ => return ignored(out, IgnoredCall::NotAwaitingCall),
         };
         if observed_at < session.calls_from {
             return ignored(out, IgnoredCall::BeforeRequest);
@@ -607,12 +502,76 @@ impl Machine {
             Ok(code) => code,
             Err(rejection) => return ignored(out, IgnoredCall::NotMatching { rejection }),
         };
-        if session.rejected_codes.contains(&code) {
-            return ignored(out, IgnoredCall::AlreadyRejected);
+        let in_flight = self.check.as_ref().is_some_and(|c| c.code == code)
+            || self.queued.iter().any(|q| q.code == code);
+        match session.calls.verdict(&code) {
+            Some(Verdict::Refused) => return ignored(out, IgnoredCall::AlreadyRejected),
+            _ if in_flight => return ignored(out, IgnoredCall::AlreadyChecking),
+            // Never checked, or its retry is pending: check it now.
+            _ => {}
         }
-        let request =
-            CheckRequest::with_caller_id(number.trim(), Some(self.config.home_country.clone()));
+        let number = number.trim().to_owned();
+        if checking {
+            // Another check (a typed code, an earlier call) runs: this one
+            // follows unless that one succeeds.
+            self.queued.push_back(QueuedCall { op, code, number });
+            return;
+        }
+        self.check_call(op, code, number, now, out);
+    }
+
+    /// Sends the check of a matching call.
+    fn check_call(
+        &mut self,
+        op: OpId,
+        code: String,
+        number: String,
+        now: SystemTime,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(waiting) = self.waiting() else {
+            return;
+        };
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        session.calls.checking(&code, &number);
+        let request = CheckRequest::with_caller_id(number, Some(self.config.home_country.clone()));
         self.start_check(op, CheckOrigin::Call, code, request, waiting, now, out);
+    }
+
+    /// While waiting and no check runs: checks the next queued call, or
+    /// retries a call whose check failed in transit.
+    fn check_next_call(&mut self, now: SystemTime, out: &mut Vec<Effect>) {
+        if self.waiting().is_none() {
+            return;
+        }
+        if let Some(queued) = self.queued.pop_front() {
+            let QueuedCall { op, code, number } = queued;
+            let refused = self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.calls.verdict(&code) == Some(Verdict::Refused));
+            if refused {
+                let reason = IgnoredCall::AlreadyRejected;
+                reply(out, op, Reply::Call(Ok(CallMatch::Ignored { reason })));
+                // The next one, if any, on the same step.
+                return self.check_next_call(now, out);
+            }
+            return self.check_call(op, code, number, now, out);
+        }
+        let due = self.session.as_ref().and_then(|s| s.calls.due(now));
+        if let Some((code, number)) = due {
+            self.internal_ops += 1;
+            let op = OpId(OpId::INTERNAL | self.internal_ops);
+            log::debug!("checking the verification call again after a failure in transit");
+            self.check_call(op, code, number, now, out);
+        }
+    }
+
+    /// When a call's check is next retried.
+    fn next_retry(&self) -> Option<SystemTime> {
+        self.session.as_ref().and_then(|s| s.calls.next_retry())
     }
 
     fn on_code(&mut self, op: OpId, code: &str, now: SystemTime, out: &mut Vec<Effect>) {
@@ -642,7 +601,7 @@ impl Machine {
             let reason = format!("the code must be {length} digits");
             return refuse(out, MotpError::InvalidInput { reason });
         }
-        if session.rejected_codes.contains(&digits) {
+        if session.calls.verdict(&digits) == Some(Verdict::Refused) {
             let attempts_left = session.info.attempts_left;
             return refuse(out, MotpError::WrongCode { attempts_left });
         }
@@ -714,14 +673,7 @@ impl Machine {
             }
             Err(error) => error,
         };
-        if let (MotpError::WrongCode { attempts_left }, Some(session)) =
-            (&error, self.session.as_mut())
-        {
-            session.info.attempts_left = *attempts_left;
-            if session.generation == check.generation {
-                session.rejected_codes.push(check.code.clone());
-            }
-        }
+        self.record_failed_check(&check, &error, now);
         reply(out, check.op, check_reply(check.origin, Err(error.clone())));
         match disposition(&error) {
             Disposition::Continue => self.resume_waiting(check.return_to, now, out),
@@ -730,21 +682,53 @@ impl Machine {
         }
     }
 
-    fn on_switch_to_manual(&mut self, reason: ManualEntryReason, out: &mut Vec<Effect>) {
-        match &self.state {
-            VerificationState::Idle | VerificationState::Requesting => {
-                self.manual_from_start = Some(reason);
+    /// Remembers what a failed check says about its code: refused by the
+    /// server, or to be tried again when it failed in transit.
+    fn record_failed_check(&mut self, check: &PendingCheck, error: &MotpError, now: SystemTime) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if let MotpError::WrongCode { attempts_left } = error {
+            session.info.attempts_left = *attempts_left;
+        }
+        if session.generation != check.generation {
+            return;
+        }
+        match error {
+            MotpError::WrongCode { .. } => session.calls.refused(&check.code),
+            // A typed code is typed again by the user if need be.
+            error if error.is_transient() && check.origin == CheckOrigin::Call => {
+                session
+                    .calls
+                    .failed_in_transit(&check.code, now, error.retry_after());
             }
-            VerificationState::AwaitingCall => {
-                self.enter(VerificationState::ManualEntry { reason }, out);
+            _ => {}
+        }
+    }
+
+    fn on_visibility_changed(
+        &mut self,
+        visibility: CallVisibility,
+        now: SystemTime,
+        out: &mut Vec<Effect>,
+    ) {
+        self.visibility = visibility;
+        // Manual entry for want of visibility ends when numbers can be seen
+        // again; a call timeout stays a call timeout.
+        let waiting = match ManualEntryReason::for_visibility(visibility) {
+            Some(reason) => Waiting::Manual(reason),
+            None => Waiting::Call,
+        };
+        let follows_visibility = |current: Waiting| match current {
+            Waiting::Manual(ManualEntryReason::CallTimeout) => false,
+            current => current != waiting,
+        };
+        match (self.waiting(), self.check.as_mut()) {
+            (Some(current), _) if follows_visibility(current) => {
+                self.resume_waiting(waiting, now, out);
             }
-            VerificationState::ManualEntry { reason: current } if *current != reason => {
-                self.enter(VerificationState::ManualEntry { reason }, out);
-            }
-            VerificationState::Verifying => {
-                if let Some(check) = self.check.as_mut() {
-                    check.return_to = Waiting::Manual(reason);
-                }
+            (None, Some(check)) if follows_visibility(check.return_to) => {
+                check.return_to = waiting;
             }
             _ => {}
         }
@@ -813,6 +797,15 @@ impl Machine {
         };
         session.generation = self.session.as_ref().map_or(0, |s| s.generation + 1);
         self.session = Some(session);
+        // Calls seen before the resend carry the old code.
+        for queued in std::mem::take(&mut self.queued) {
+            let reason = IgnoredCall::BeforeRequest;
+            reply(
+                out,
+                queued.op,
+                Reply::Call(Ok(CallMatch::Ignored { reason })),
+            );
+        }
         if let Some(end) = state_for_status(status, failure) {
             reply(out, op, Reply::Resend(Ok(())));
             return self.end(end, out);
@@ -870,11 +863,9 @@ impl Machine {
             reply(out, resend.op, Reply::Resend(Err(MotpError::Timeout)));
         }
         if let Some(check) = self.check.take_if(|c| now >= c.deadline) {
-            reply(
-                out,
-                check.op,
-                check_reply(check.origin, Err(MotpError::Timeout)),
-            );
+            let error = MotpError::Timeout;
+            self.record_failed_check(&check, &error, now);
+            reply(out, check.op, check_reply(check.origin, Err(error)));
             self.resume_waiting(check.return_to, now, out);
         }
         if self.state == VerificationState::AwaitingCall
@@ -925,6 +916,14 @@ impl Machine {
         if let Some(resend) = self.resend.take() {
             reply(out, resend.op, Reply::Resend(Err(error)));
         }
+        for queued in std::mem::take(&mut self.queued) {
+            let reason = IgnoredCall::NotAwaitingCall;
+            reply(
+                out,
+                queued.op,
+                Reply::Call(Ok(CallMatch::Ignored { reason })),
+            );
+        }
     }
 
     /// The error for an operation attempted in a final state.
@@ -970,7 +969,7 @@ fn new_session(
         info,
         matcher,
         calls_from: sent_at,
-        rejected_codes: Vec::new(),
+        calls: SeenCalls::default(),
         generation: 0,
     };
     Ok((session, verification.status, verification.failure_reason))
@@ -989,9 +988,7 @@ fn state_for_status(
         VerificationStatus::Canceled => Some(VerificationState::Canceled),
         VerificationStatus::Failed => Some(VerificationState::Failed {
             error: MotpError::CallFailed {
-                reason: crate::client::redact_numbers(
-                    failure_reason.as_deref().unwrap_or("unknown"),
-                ),
+                reason: redact_numbers(failure_reason.as_deref().unwrap_or("unknown")),
             },
         }),
         VerificationStatus::Approved => Some(VerificationState::Failed {
@@ -999,58 +996,6 @@ fn state_for_status(
                 reason: "a new verification cannot be approved already".to_owned(),
             },
         }),
-    }
-}
-
-/// How far the device clock is from the server's, measured from the `Date`
-/// of a response. A phone whose clock is minutes off must not expire its
-/// verification at once, nor keep it open long after the server gave up.
-#[derive(Debug, Clone, Copy)]
-struct ClockSkew {
-    /// Local minus server time, when the local clock is ahead.
-    ahead: Duration,
-    /// Server minus local time, when the local clock is behind.
-    behind: Duration,
-}
-
-impl ClockSkew {
-    /// `Date` has whole seconds, so it may read up to a second before the
-    /// exchange began; within that, the clocks agree.
-    const RESOLUTION: Duration = Duration::from_secs(1);
-
-    fn measure(
-        sent_at: SystemTime,
-        received_at: SystemTime,
-        server_date: Option<SystemTime>,
-    ) -> Self {
-        let none = Self {
-            ahead: Duration::ZERO,
-            behind: Duration::ZERO,
-        };
-        let Some(date) = server_date else {
-            return none;
-        };
-        let earliest = sent_at.checked_sub(Self::RESOLUTION).unwrap_or(sent_at);
-        if date >= earliest && date <= received_at {
-            return none;
-        }
-        let round_trip = received_at.duration_since(sent_at).unwrap_or_default();
-        let midpoint = sent_at + round_trip / 2;
-        match midpoint.duration_since(date) {
-            Ok(ahead) => Self {
-                ahead,
-                behind: Duration::ZERO,
-            },
-            Err(behind) => Self {
-                ahead: Duration::ZERO,
-                behind: behind.duration(),
-            },
-        }
-    }
-
-    fn to_local(self, server_time: SystemTime) -> SystemTime {
-        let ahead = server_time.checked_add(self.ahead).unwrap_or(server_time);
-        ahead.checked_sub(self.behind).unwrap_or(ahead)
     }
 }
 
@@ -1074,7 +1019,9 @@ fn check_reply(origin: CheckOrigin, result: Result<String, MotpError>) -> Reply 
 }
 
 fn reply(out: &mut Vec<Effect>, op: OpId, reply: Reply) {
-    out.push(Effect::Reply { op, reply });
+    if !op.is_internal() {
+        out.push(Effect::Reply { op, reply });
+    }
 }
 
 fn earliest(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
