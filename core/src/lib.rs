@@ -20,6 +20,7 @@
 pub mod byob;
 pub mod client;
 pub mod countries;
+pub mod display;
 pub mod driver;
 pub mod error;
 pub mod machine;
