@@ -165,10 +165,11 @@ impl<'a> Run<'a> {
 mod tests {
     use super::*;
 
-    /// `(\d{2,3})(\d{3})` by hand: save 2, \d, \d, fork 5, \d, 5: save 3,
-    /// save 4, \d, \d, \d, save 5.
-    static TWO_GROUPS: [u16; 12] = [
-        11, 0x3002, 0x03ff, 0x03ff, 0x1005, 0x03ff, 0x3003, 0x3004, 0x03ff, 0x03ff, 0x03ff, 0x3005,
+    /// `(\d{2,3})(\d{3,4})` by hand: 0: save 2, \d, \d, fork 5, \d,
+    /// 5: save 3, save 4, \d, \d, \d, fork 12, \d, 12: save 5.
+    static TWO_GROUPS: [u16; 14] = [
+        13, 0x3002, 0x03ff, 0x03ff, 0x1005, 0x03ff, 0x3003, 0x3004, 0x03ff, 0x03ff, 0x03ff, 0x100c,
+        0x03ff, 0x3005,
     ];
     /// `1|2[05]` by hand: fork 3, 1, jump 5, 2, [05].
     static LEADING: [u16; 6] = [5, 0x1003, 0x0002, 0x2005, 0x0004, 0x0021];
@@ -185,15 +186,19 @@ mod tests {
     #[test]
     fn greedy_captures_and_whole_match() {
         let p = Program::at(&TWO_GROUPS, 0);
-        let c = p.captures(&digits("123456")).unwrap();
-        // Greedy: the first group takes 3 digits.
-        assert_eq!((c.group(1), c.group(2)), (Some(0..3), Some(3..6)));
-        let c = p.captures(&digits("12345")).unwrap();
-        assert_eq!((c.group(1), c.group(2)), (Some(0..2), Some(2..5)));
-        assert_eq!(c.group(3), None);
-        assert!(p.captures(&digits("1234")).is_none());
-        assert!(p.captures(&digits("1234567")).is_none());
-        assert!(p.matches_start(&digits("1234567")));
+        let groups = |input: &str| {
+            p.captures(&digits(input))
+                .map(|c| (c.group(1).unwrap(), c.group(2).unwrap()))
+        };
+        // Greedy, as Java: with 6 digits the first group takes 3, not 2.
+        assert_eq!(groups("123456"), Some((0..3, 3..6)));
+        assert_eq!(groups("12345"), Some((0..2, 2..5)));
+        assert_eq!(groups("1234567"), Some((0..3, 3..7)));
+        assert_eq!(groups("1234"), None);
+        assert_eq!(groups("12345678"), None);
+        assert_eq!(p.captures(&digits("12345")).unwrap().group(3), None);
+        assert!(p.matches_start(&digits("12345678")));
+        assert!(!p.matches_start(&digits("1234")));
     }
 
     #[test]
