@@ -57,6 +57,6 @@ impl MotpClient {
                 .await
         })
         .await?;
-        Ok(Arc::new(Verification::new(handle)))
+        Ok(Arc::new(Verification { handle }))
     }
 }

@@ -20,13 +20,7 @@ use crate::runtime;
 /// that has not ended. Safe to use from any thread.
 #[derive(Debug, uniffi::Object)]
 pub struct Verification {
-    handle: VerificationHandle,
-}
-
-impl Verification {
-    pub(crate) fn new(handle: VerificationHandle) -> Self {
-        Self { handle }
-    }
+    pub(crate) handle: VerificationHandle,
 }
 
 #[uniffi::export]

@@ -15,6 +15,10 @@
 //! - [`CallerPattern`] and [`CallerIdMatcher`]: extracting the code from a
 //!   caller ID in any of the forms phones display it (one implementation,
 //!   shared by the SDK and the server);
+//! - [`display_caller`]: the calling number as the user will see it, with
+//!   the code digits typed so far and placeholders for the rest
+//!   (`+44 20 7946 0___`, or `020 7946 0___` at home), grouped the way
+//!   libphonenumber groups that country's numbers;
 //! - [`OfflineVerification`]: "bring your own backend", extracting a code
 //!   with no mOTP server.
 //!
@@ -26,6 +30,7 @@
 mod byob;
 mod client;
 pub mod countries;
+mod display;
 mod driver;
 mod error;
 mod http;
@@ -39,6 +44,7 @@ mod verification;
 
 pub use byob::{OfflineRejection, OfflineVerification};
 pub use client::{MotpClient, MotpConfig, DEFAULT_CALL_TIMEOUT};
+pub use display::{display_caller, CallerDisplay, DisplayCell, DisplayForm};
 pub use error::MotpError;
 pub use http::{HttpApi, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
 pub use machine::{

@@ -896,6 +896,80 @@ public func FfiConverterTypeVerificationListener_lower(_ value: VerificationList
 
 
 /**
+ * The caller number as a row of cells, ready to draw: see
+ * [`display_caller`].
+ */
+public struct CallerDisplay: Equatable, Hashable {
+    /**
+     * The number in reading order. Every code slot appears exactly once,
+     * in order.
+     */
+    public let cells: [DisplayCell]
+    /**
+     * Whether the number is in the national form (it was asked for and
+     * the number belongs to the home country).
+     */
+    public let national: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The number in reading order. Every code slot appears exactly once,
+         * in order.
+         */cells: [DisplayCell], 
+        /**
+         * Whether the number is in the national form (it was asked for and
+         * the number belongs to the home country).
+         */national: Bool) {
+        self.cells = cells
+        self.national = national
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CallerDisplay: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallerDisplay: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallerDisplay {
+        return
+            try CallerDisplay(
+                cells: FfiConverterSequenceTypeDisplayCell.read(from: &buf), 
+                national: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CallerDisplay, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeDisplayCell.write(value.cells, into: &buf)
+        FfiConverterBool.write(value.national, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallerDisplay_lift(_ buf: RustBuffer) throws -> CallerDisplay {
+    return try FfiConverterTypeCallerDisplay.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallerDisplay_lower(_ value: CallerDisplay) -> RustBuffer {
+    return FfiConverterTypeCallerDisplay.lower(value)
+}
+
+
+/**
  * What the phone will see as the calling number: `prefix` followed by
  * `code_length` secret digits. The client is never told the digits.
  */
@@ -1366,6 +1440,207 @@ public func FfiConverterTypeCallVisibility_lift(_ buf: RustBuffer) throws -> Cal
 #endif
 public func FfiConverterTypeCallVisibility_lower(_ value: CallVisibility) -> RustBuffer {
     return FfiConverterTypeCallVisibility.lower(value)
+}
+
+
+
+/**
+ * One piece of the shown number, in reading order.
+ */
+
+public enum DisplayCell: Equatable, Hashable {
+    
+    /**
+     * Characters around the digits, to draw as they are: `"+"`, `" "`,
+     * `"-"`, `"("`, `") "`. Spaces separate the digit groups.
+     */
+    case text(
+        /**
+         * One or more characters, never a digit.
+         */text: String
+    )
+    /**
+     * A digit the user does not type: the calling code, the trunk prefix
+     * (`0` in `020…`) and the known start of the caller number.
+     */
+    case digit(
+        /**
+         * The digit's value, 0 to 9.
+         */digit: UInt8
+    )
+    /**
+     * One digit of the one-time code: a slot for the user to fill.
+     */
+    case code(
+        /**
+         * Position in the code, from 0.
+         */index: UInt8, 
+        /**
+         * The digit typed in this slot (0 to 9), or `None` if not yet.
+         */typed: UInt8?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DisplayCell: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDisplayCell: FfiConverterRustBuffer {
+    typealias SwiftType = DisplayCell
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DisplayCell {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .text(text: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .digit(digit: try FfiConverterUInt8.read(from: &buf)
+        )
+        
+        case 3: return .code(index: try FfiConverterUInt8.read(from: &buf), typed: try FfiConverterOptionUInt8.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DisplayCell, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .text(text):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(text, into: &buf)
+            
+        
+        case let .digit(digit):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt8.write(digit, into: &buf)
+            
+        
+        case let .code(index,typed):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt8.write(index, into: &buf)
+            FfiConverterOptionUInt8.write(typed, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisplayCell_lift(_ buf: RustBuffer) throws -> DisplayCell {
+    return try FfiConverterTypeDisplayCell.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisplayCell_lower(_ value: DisplayCell) -> RustBuffer {
+    return FfiConverterTypeDisplayCell.lower(value)
+}
+
+
+
+/**
+ * How to write the number.
+ */
+
+public enum DisplayForm: Equatable, Hashable {
+    
+    /**
+     * With the country calling code, readable anywhere:
+     * `+44 20 7946 0123`, `+1 650-253-0123`.
+     */
+    case international
+    /**
+     * The way people write the number inside `home_country`, usually the
+     * country of the SIM or the network (ISO 3166 alpha-2, any case:
+     * `"GB"`): `020 7946 0123` in the UK, `(650) 253-0123` in the US.
+     *
+     * Only numbers of the home country's calling code have a national
+     * form; others (and an unknown `home_country`) are shown
+     * internationally, and [`CallerDisplay::national`] is then `false`.
+     * So is a code that would not show nationally: Argentina writes
+     * mobiles without their leading 9 (`+54 9 11 2345-6789` is
+     * `011 15-2345-6789`), so a code that includes that 9 is shown
+     * internationally.
+     */
+    case national(
+        /**
+         * ISO 3166 alpha-2 code of the country the user is in.
+         */homeCountry: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DisplayForm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDisplayForm: FfiConverterRustBuffer {
+    typealias SwiftType = DisplayForm
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DisplayForm {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .international
+        
+        case 2: return .national(homeCountry: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DisplayForm, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .international:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .national(homeCountry):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(homeCountry, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisplayForm_lift(_ buf: RustBuffer) throws -> DisplayForm {
+    return try FfiConverterTypeDisplayForm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisplayForm_lower(_ value: DisplayForm) -> RustBuffer {
+    return FfiConverterTypeDisplayForm.lower(value)
 }
 
 
@@ -2176,6 +2451,30 @@ public func FfiConverterTypeVerificationState_lower(_ value: VerificationState) 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt8: FfiConverterRustBuffer {
+    typealias SwiftType = UInt8?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt8.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt8.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionDuration: FfiConverterRustBuffer {
     typealias SwiftType = TimeInterval?
 
@@ -2194,6 +2493,31 @@ fileprivate struct FfiConverterOptionDuration: FfiConverterRustBuffer {
         case 1: return try FfiConverterDuration.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDisplayCell: FfiConverterRustBuffer {
+    typealias SwiftType = [DisplayCell]
+
+    public static func write(_ value: [DisplayCell], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDisplayCell.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DisplayCell] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DisplayCell]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDisplayCell.read(from: &buf))
+        }
+        return seq
     }
 }
 

@@ -2066,6 +2066,25 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * The number the verification call comes from, as cells to draw: the
+ * known digits, the punctuation, and one slot per code digit holding what
+ * the user typed so far (`typed`: only its digits count, the raw text
+ * field will do). Grouped the way libphonenumber writes that country's
+ * numbers, internationally (`+44 20 7946 0___`) or as seen from the home
+ * country (`020 7946 0___`). Throws `InvalidInput` for a malformed
+ * `caller`.
+ */
+public func displayCaller(caller: CallerInfo, typed: String, form: DisplayForm)throws  -> CallerDisplay  {
+    return try  FfiConverterTypeCallerDisplay_lift(try rustCallWithError(FfiConverterTypeMotpError_lift) {
+        uniffiCallStatus in
+    uniffi_motp_ffi_fn_func_display_caller(
+        FfiConverterTypeCallerInfo_lower(caller),
+        FfiConverterString.lower(typed),
+        FfiConverterTypeDisplayForm_lower(form),uniffiCallStatus
+    )
+})
+}
+/**
  * Changes how much the SDK logs, at any time. The default is `Warn`.
  */
 public func setLogLevel(level: LogLevel)  {try! rustCall() {
@@ -2102,6 +2121,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_motp_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_motp_ffi_checksum_func_display_caller() != 10442) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_func_set_log_level() != 46971) {
         return InitializationResult.apiChecksumMismatch

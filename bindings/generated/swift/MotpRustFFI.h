@@ -414,6 +414,11 @@ RustBuffer uniffi_motp_ffi_fn_method_verification_state(uint64_t ptr, RustCallSt
 uint64_t uniffi_motp_ffi_fn_method_verification_submit_code(uint64_t ptr, RustBuffer code
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FUNC_DISPLAY_CALLER
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FUNC_DISPLAY_CALLER
+RustBuffer uniffi_motp_ffi_fn_func_display_caller(RustBuffer caller, RustBuffer typed, RustBuffer form, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FUNC_SET_LOG_LEVEL
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_FUNC_SET_LOG_LEVEL
 void uniffi_motp_ffi_fn_func_set_log_level(RustBuffer level, RustCallStatus *_Nonnull out_status
@@ -682,6 +687,12 @@ void ffi_motp_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_MOTP_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_MOTP_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_motp_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_FUNC_DISPLAY_CALLER
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_FUNC_DISPLAY_CALLER
+uint16_t uniffi_motp_ffi_checksum_func_display_caller(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_FUNC_SET_LOG_LEVEL

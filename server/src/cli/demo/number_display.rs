@@ -2,42 +2,41 @@
 //! shows it, the caller prefix beside the iOS code field, and the last
 //! digits read off the call list.
 //!
-//! The grouping is libphonenumber's for now, and only [`display_number`]
-//! calls it: number display is to become a motp-core function (one rule
-//! for the SDK, the shells and this demo), and then only that function's
-//! body changes.
+//! The grouping is motp-core's [`display_caller`], the very function the
+//! Android and iOS code fields draw with, so the demo shows what a phone
+//! would.
+
+use motp_core::{display_caller, CallerPattern, DisplayForm};
 
 /// A number in international format with the usual grouping
 /// (`+44 20 7946 0123`); the number itself when it cannot be formatted.
 pub fn display_number(e164: &str) -> String {
-    // The parser is third-party code: a panic becomes "unformatted".
-    std::panic::catch_unwind(|| phonenumber::parse(None, e164).ok())
-        .ok()
-        .flatten()
-        .map(|n| {
-            n.format()
-                .mode(phonenumber::Mode::International)
-                .to_string()
-        })
-        .unwrap_or_else(|| e164.to_string())
+    // A whole number is a pattern whose last digit is "typed".
+    let Some(digits) = e164.strip_prefix('+') else {
+        return e164.to_string();
+    };
+    let split = digits.len().saturating_sub(1);
+    if !digits.is_char_boundary(split) {
+        return e164.to_string();
+    }
+    let (prefix, last) = digits.split_at(split);
+    match CallerPattern::new(&format!("+{prefix}"), 1) {
+        Ok(pattern) => {
+            display_caller(&pattern, last, &DisplayForm::International).to_string_with('_')
+        }
+        Err(_) => e164.to_string(),
+    }
 }
 
-/// The prefix as shown beside the iOS code field: the grouping of a whole
-/// number of the range, with the code digits as `_` (`+44 20 7946 0___`).
+/// The prefix as shown beside the iOS code field, with the code digits as
+/// `_` (`+44 20 7946 0___`).
 pub fn display_prefix(prefix: &str, code_length: u8) -> String {
-    let sample = format!("{prefix}{}", "0".repeat(usize::from(code_length)));
-    let mut chars: Vec<char> = display_number(&sample).chars().collect();
-    let mut left = usize::from(code_length);
-    for c in chars.iter_mut().rev() {
-        if left == 0 {
-            break;
+    match CallerPattern::new(prefix, code_length) {
+        Ok(pattern) => {
+            display_caller(&pattern, "", &DisplayForm::International).to_string_with('_')
         }
-        if c.is_ascii_digit() {
-            *c = '_';
-            left -= 1;
-        }
+        Err(_) => format!("{prefix}{}", "_".repeat(usize::from(code_length))),
     }
-    chars.into_iter().collect()
 }
 
 /// The last `n` digits of a number, as a person reads them off the call list.

@@ -1646,6 +1646,56 @@ public object FfiConverterTypeVerificationListener: FfiConverter<VerificationLis
 
 
 /**
+ * The caller number as a row of cells, ready to draw: see
+ * [`display_caller`].
+ */
+data class CallerDisplay (
+    /**
+     * The number in reading order. Every code slot appears exactly once,
+     * in order.
+     */
+    val `cells`: List<DisplayCell>
+    , 
+    /**
+     * Whether the number is in the national form (it was asked for and
+     * the number belongs to the home country).
+     */
+    val `national`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallerDisplay: FfiConverterRustBuffer<CallerDisplay> {
+    override fun read(buf: ByteBuffer): CallerDisplay {
+        return CallerDisplay(
+            FfiConverterSequenceTypeDisplayCell.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CallerDisplay) = (
+            FfiConverterSequenceTypeDisplayCell.allocationSize(value.`cells`) +
+            FfiConverterBoolean.allocationSize(value.`national`)
+    )
+
+    override fun write(value: CallerDisplay, buf: ByteBuffer) {
+            FfiConverterSequenceTypeDisplayCell.write(value.`cells`, buf)
+            FfiConverterBoolean.write(value.`national`, buf)
+    }
+}
+
+
+
+/**
  * What the phone will see as the calling number: `prefix` followed by
  * `code_length` secret digits. The client is never told the digits.
  */
@@ -1997,6 +2047,239 @@ public object FfiConverterTypeCallVisibility: FfiConverterRustBuffer<CallVisibil
 
     override fun write(value: CallVisibility, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * One piece of the shown number, in reading order.
+ */
+sealed class DisplayCell {
+    
+    /**
+     * Characters around the digits, to draw as they are: `"+"`, `" "`,
+     * `"-"`, `"("`, `") "`. Spaces separate the digit groups.
+     */
+    data class Text(
+        /**
+         * One or more characters, never a digit.
+         */
+        val `text`: kotlin.String) : DisplayCell()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A digit the user does not type: the calling code, the trunk prefix
+     * (`0` in `020…`) and the known start of the caller number.
+     */
+    data class Digit(
+        /**
+         * The digit's value, 0 to 9.
+         */
+        val `digit`: kotlin.UByte) : DisplayCell()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * One digit of the one-time code: a slot for the user to fill.
+     */
+    data class Code(
+        /**
+         * Position in the code, from 0.
+         */
+        val `index`: kotlin.UByte, 
+        /**
+         * The digit typed in this slot (0 to 9), or `None` if not yet.
+         */
+        val `typed`: kotlin.UByte?) : DisplayCell()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDisplayCell : FfiConverterRustBuffer<DisplayCell>{
+    override fun read(buf: ByteBuffer): DisplayCell {
+        return when(buf.getInt()) {
+            1 -> DisplayCell.Text(
+                FfiConverterString.read(buf),
+                )
+            2 -> DisplayCell.Digit(
+                FfiConverterUByte.read(buf),
+                )
+            3 -> DisplayCell.Code(
+                FfiConverterUByte.read(buf),
+                FfiConverterOptionalUByte.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DisplayCell): ULong = when(value) {
+        is DisplayCell.Text -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`text`)
+            )
+        }
+        is DisplayCell.Digit -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUByte.allocationSize(value.`digit`)
+            )
+        }
+        is DisplayCell.Code -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUByte.allocationSize(value.`index`)
+                + FfiConverterOptionalUByte.allocationSize(value.`typed`)
+            )
+        }
+    }
+
+    override fun write(value: DisplayCell, buf: ByteBuffer) {
+        when(value) {
+            is DisplayCell.Text -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`text`, buf)
+                Unit
+            }
+            is DisplayCell.Digit -> {
+                buf.putInt(2)
+                FfiConverterUByte.write(value.`digit`, buf)
+                Unit
+            }
+            is DisplayCell.Code -> {
+                buf.putInt(3)
+                FfiConverterUByte.write(value.`index`, buf)
+                FfiConverterOptionalUByte.write(value.`typed`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * How to write the number.
+ */
+sealed class DisplayForm {
+    
+    /**
+     * With the country calling code, readable anywhere:
+     * `+44 20 7946 0123`, `+1 650-253-0123`.
+     */
+    object International : DisplayForm()
+    
+    
+    /**
+     * The way people write the number inside `home_country`, usually the
+     * country of the SIM or the network (ISO 3166 alpha-2, any case:
+     * `"GB"`): `020 7946 0123` in the UK, `(650) 253-0123` in the US.
+     *
+     * Only numbers of the home country's calling code have a national
+     * form; others (and an unknown `home_country`) are shown
+     * internationally, and [`CallerDisplay::national`] is then `false`.
+     * So is a code that would not show nationally: Argentina writes
+     * mobiles without their leading 9 (`+54 9 11 2345-6789` is
+     * `011 15-2345-6789`), so a code that includes that 9 is shown
+     * internationally.
+     */
+    data class National(
+        /**
+         * ISO 3166 alpha-2 code of the country the user is in.
+         */
+        val `homeCountry`: kotlin.String) : DisplayForm()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDisplayForm : FfiConverterRustBuffer<DisplayForm>{
+    override fun read(buf: ByteBuffer): DisplayForm {
+        return when(buf.getInt()) {
+            1 -> DisplayForm.International
+            2 -> DisplayForm.National(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DisplayForm): ULong = when(value) {
+        is DisplayForm.International -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is DisplayForm.National -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`homeCountry`)
+            )
+        }
+    }
+
+    override fun write(value: DisplayForm, buf: ByteBuffer) {
+        when(value) {
+            is DisplayForm.International -> {
+                buf.putInt(1)
+                Unit
+            }
+            is DisplayForm.National -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`homeCountry`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -2963,6 +3246,38 @@ public object FfiConverterTypeVerificationState : FfiConverterRustBuffer<Verific
 /**
  * @suppress
  */
+public object FfiConverterOptionalUByte: FfiConverterRustBuffer<kotlin.UByte?> {
+    override fun read(buf: ByteBuffer): kotlin.UByte? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUByte.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UByte?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUByte.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UByte?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUByte.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalDuration: FfiConverterRustBuffer<java.time.Duration?> {
     override fun read(buf: ByteBuffer): java.time.Duration? {
         if (buf.get().toInt() == 0) {
@@ -2985,6 +3300,34 @@ public object FfiConverterOptionalDuration: FfiConverterRustBuffer<java.time.Dur
         } else {
             buf.put(1)
             FfiConverterDuration.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDisplayCell: FfiConverterRustBuffer<List<DisplayCell>> {
+    override fun read(buf: ByteBuffer): List<DisplayCell> {
+        val len = buf.getInt()
+        return List<DisplayCell>(len) {
+            FfiConverterTypeDisplayCell.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DisplayCell>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDisplayCell.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DisplayCell>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDisplayCell.write(it, buf)
         }
     }
 }

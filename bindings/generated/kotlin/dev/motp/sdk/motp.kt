@@ -32,10 +32,14 @@ import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
 import dev.motp.core.CallMatch
 import dev.motp.core.CallVisibility
+import dev.motp.core.CallerDisplay
 import dev.motp.core.CallerInfo
+import dev.motp.core.DisplayForm
 import dev.motp.core.FfiConverterTypeCallMatch
 import dev.motp.core.FfiConverterTypeCallVisibility
+import dev.motp.core.FfiConverterTypeCallerDisplay
 import dev.motp.core.FfiConverterTypeCallerInfo
+import dev.motp.core.FfiConverterTypeDisplayForm
 import dev.motp.core.FfiConverterTypeMatchRejection
 import dev.motp.core.FfiConverterTypeMotpConfig
 import dev.motp.core.FfiConverterTypeMotpError
@@ -58,7 +62,9 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
 import dev.motp.core.RustBuffer as RustBufferCallMatch
 import dev.motp.core.RustBuffer as RustBufferCallVisibility
+import dev.motp.core.RustBuffer as RustBufferCallerDisplay
 import dev.motp.core.RustBuffer as RustBufferCallerInfo
+import dev.motp.core.RustBuffer as RustBufferDisplayForm
 import dev.motp.core.RustBuffer as RustBufferMatchRejection
 import dev.motp.core.RustBuffer as RustBufferMotpConfig
 import dev.motp.core.RustBuffer as RustBufferMotpError
@@ -731,6 +737,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_motp_ffi_checksum_func_display_caller(
+    ): Int
     external fun uniffi_motp_ffi_checksum_func_set_log_level(
     ): Int
     external fun uniffi_motp_ffi_checksum_func_set_logger(
@@ -859,6 +867,8 @@ internal object UniffiLib {
     ): RustBufferVerificationState.ByValue
     external fun uniffi_motp_ffi_fn_method_verification_submit_code(`ptr`: Long,`code`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_motp_ffi_fn_func_display_caller(`caller`: RustBufferCallerInfo.ByValue,`typed`: RustBuffer.ByValue,`form`: RustBufferDisplayForm.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBufferCallerDisplay.ByValue
     external fun uniffi_motp_ffi_fn_func_set_log_level(`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_motp_ffi_fn_func_set_logger(`logger`: RustBuffer.ByValue,`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -982,6 +992,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_motp_ffi_checksum_func_display_caller() and 0xFFFF) != 10442) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_motp_ffi_checksum_func_set_log_level() and 0xFFFF) != 46971) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -3570,6 +3583,10 @@ public object FfiConverterOptionalTypeMotpLogger: FfiConverterRustBuffer<MotpLog
 
 
 
+
+
+
+
 object MotpExceptionExternalErrorHandler : UniffiRustCallStatusErrorHandler<MotpException> {
     override fun lift(error_buf: RustBuffer.ByValue): MotpException =
         dev.motp.core.MotpException.ErrorHandler.lift(
@@ -3589,6 +3606,29 @@ object MotpExceptionExternalErrorHandler : UniffiRustCallStatusErrorHandler<Motp
 
 
 
+
+        /**
+         * The number the verification call comes from, as cells to draw: the
+         * known digits, the punctuation, and one slot per code digit holding what
+         * the user typed so far (`typed`: only its digits count, the raw text
+         * field will do). Grouped the way libphonenumber writes that country's
+         * numbers, internationally (`+44 20 7946 0___`) or as seen from the home
+         * country (`020 7946 0___`). Throws `InvalidInput` for a malformed
+         * `caller`.
+         */
+    @Throws(MotpException::class) fun `displayCaller`(`caller`: CallerInfo, `typed`: kotlin.String, `form`: DisplayForm): CallerDisplay {
+            return FfiConverterTypeCallerDisplay.lift(
+    uniffiRustCallWithError(MotpExceptionExternalErrorHandler) { _status ->
+    UniffiLib.uniffi_motp_ffi_fn_func_display_caller(
+    
+        
+        FfiConverterTypeCallerInfo.lower(`caller`),
+        FfiConverterString.lower(`typed`),
+        FfiConverterTypeDisplayForm.lower(`form`),_status)
+}
+    )
+    }
+    
 
         /**
          * Changes how much the SDK logs, at any time. The default is `Warn`.
