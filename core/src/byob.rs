@@ -9,8 +9,7 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use motp_core::byob::OfflineVerification;
-//! use motp_core::pattern::CallerPattern;
+//! use motp_core::{CallerPattern, OfflineVerification};
 //!
 //! let started_at = SystemTime::now();
 //! let pattern = CallerPattern::new("+442079460", 3).unwrap();

@@ -31,13 +31,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::driver;
+use crate::driver::VerificationListener;
 use crate::error::MotpError;
 use crate::http::{HttpApi, DEFAULT_REQUEST_TIMEOUT};
 #[cfg(doc)]
 use crate::machine::VerificationState;
 use crate::machine::{CallVisibility, Machine, MachineConfig};
 use crate::time::{Clock, SystemClock};
-use crate::verification::{VerificationHandle, VerificationListener};
+use crate::verification::VerificationHandle;
 
 /// Default time to wait for the verification call before asking the user to
 /// type the code.
@@ -189,12 +190,13 @@ impl MotpClient {
             call_timeout: config.call_timeout(),
             call_visibility: visibility,
         });
-        let handle = driver::spawn(
+        let (shared, commands) = driver::spawn(
             machine,
             self.inner.api.clone(),
             Arc::clone(&self.inner.clock),
             listener,
         );
+        let handle = VerificationHandle::new(shared, commands);
         handle.start(phone_number.to_owned()).await?;
         Ok(handle)
     }

@@ -1,7 +1,8 @@
 //! Runs a verification on tokio: a background task owns the [`Machine`],
 //! carries out its effects (HTTP requests, timers) and publishes its states
-//! to every [`VerificationHandle`]. It ends when the verification is over
-//! and no handle is left.
+//! to every [`VerificationHandle`](crate::VerificationHandle), and tells
+//! the app's [`VerificationListener`]. It ends when the verification is
+//! over and no handle is left.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -11,26 +12,26 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::error::MotpError;
 use crate::http::HttpApi;
 use crate::machine::{Effect, Event, Machine, OpId, Reply, VerificationInfo, VerificationState};
 use crate::time::Clock;
-use crate::verification::{stopped, VerificationHandle, VerificationListener};
 
 /// Longest single timer sleep. Monotonic timers stop while a phone sleeps;
 /// waking at least this often lets the wall clock catch up with deadlines.
 const MAX_TIMER_SLICE: Duration = Duration::from_secs(2);
 
-/// State changes kept for [`VerificationHandle::next_state`].
+/// State changes kept for [`VerificationHandle::next_state`](crate::VerificationHandle::next_state).
 const HISTORY_LEN: usize = 64;
 
-/// Starts the background task of a verification in `Idle` and returns its
-/// first handle.
+/// Starts the background task of a verification in `Idle`; returns what a
+/// [`VerificationHandle`](crate::VerificationHandle) needs to talk to it.
 pub(crate) fn spawn(
     machine: Machine,
     api: HttpApi,
     clock: Arc<dyn Clock>,
     listener: Option<Arc<dyn VerificationListener>>,
-) -> VerificationHandle {
+) -> (Arc<Shared>, mpsc::UnboundedSender<Input>) {
     let (commands, inbox) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         published: watch::Sender::new(Published::new()),
@@ -48,10 +49,25 @@ pub(crate) fn spawn(
         deadline: None,
     };
     supervise(tokio::spawn(actor.run()), Arc::clone(&shared), listener);
-    VerificationHandle {
-        shared,
-        commands,
-        cursor: Arc::new(AtomicU64::new(0)),
+    (shared, commands)
+}
+
+/// Hears every state change of a verification, in order.
+///
+/// Called once per change from an SDK background thread, never while the
+/// SDK holds a lock: return quickly (hand the state to your UI thread) and
+/// do not block. An error returned or thrown here is logged and otherwise
+/// ignored.
+#[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
+pub trait VerificationListener: Send + Sync {
+    /// The verification entered `state`.
+    fn on_state_changed(&self, state: VerificationState) -> Result<(), MotpError>;
+}
+
+/// The error of an operation whose verification task is gone.
+pub(crate) fn stopped() -> MotpError {
+    MotpError::Internal {
+        reason: "the verification task stopped".to_owned(),
     }
 }
 

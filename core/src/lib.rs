@@ -45,6 +45,7 @@ mod verification;
 pub use byob::{OfflineRejection, OfflineVerification};
 pub use client::{MotpClient, MotpConfig, DEFAULT_CALL_TIMEOUT};
 pub use display::{display_caller, CallerDisplay, DisplayCell, DisplayForm};
+pub use driver::VerificationListener;
 pub use error::MotpError;
 pub use http::{HttpApi, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
 pub use machine::{
@@ -54,7 +55,7 @@ pub use matcher::{CallerIdMatcher, MatchRejection};
 pub use pattern::{CallerPattern, PatternError};
 pub use protocol::CallerInfo;
 pub use time::{Clock, Dated, SystemClock, Timestamp};
-pub use verification::{VerificationHandle, VerificationListener};
+pub use verification::VerificationHandle;
 
 // The Kotlin and Swift bindings (motp-ffi) export the types marked above.
 #[cfg(feature = "uniffi")]

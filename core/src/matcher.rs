@@ -151,8 +151,62 @@ impl MatchRejection {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// See the [module documentation](self) for every accepted presentation
-/// and how rejection reasons are chosen.
+///
+///
+/// # Accepted presentations
+///
+/// For the pattern `+44 20 7946 0` + 3 digits (code `123`):
+///
+/// | form | example | when |
+/// |---|---|---|
+/// | E.164 | `+44 20 7946 0123` | always |
+/// | international access code | `0044 20 7946 0123`, `011 44 20…` | `00`, `011` and the home country's own codes (`810` in Russia, `0011` in Australia…) |
+/// | country code without `+` | `44 20 7946 0123` | always |
+/// | national, with trunk prefix | `020 7946 0123` | caller and handset share a calling code |
+/// | national significant number alone | `20 7946 0123` | caller and handset share a calling code |
+///
+/// The trunk prefix is the home country's (`0` in most countries, `1` in
+/// the NANP, `8` in Russia, `06` in Hungary; Italy has none, and there
+/// `06 1234 5678` is the national number itself).
+///
+/// Separators are ignored: space, `-`, `.`, `(`, `)`, `/`, any Unicode
+/// space (NBSP…), Unicode dashes, full-width forms, and the invisible
+/// bidirectional marks Android wraps numbers in. Non-ASCII decimal digits
+/// (Arabic-Indic `٠١٢`, Persian, Devanagari, full-width…) count as digits.
+/// A `+` is allowed only before the first digit.
+///
+/// # How a number is read
+///
+/// The digits of every accepted presentation end with the code, so a match
+/// under any presentation yields the same code: the last `code_length`
+/// digits. Ambiguity therefore never changes a code; it only decides which
+/// rejection reason is reported when nothing matches. That decision is
+/// deterministic:
+///
+/// 1. With a `+`, only E.164 applies.
+/// 2. Without one, the presentations are tried in this order:
+///    international access codes (longest first), national with trunk
+///    prefix (longest first), national number alone, country code without
+///    `+`. A presentation whose access code or trunk prefix is absent does
+///    not apply.
+/// 3. A number with fewer digits than the pattern's national number is
+///    [`TooShort`](MatchRejection::TooShort) outright: no presentation is
+///    that short. One with more digits than an access code and a full
+///    15-digit E.164 number is [`TooLong`](MatchRejection::TooLong)
+///    outright: no phone number is that long.
+/// 4. Otherwise the reason comes from the presentation that explains the
+///    most leading digits, access code or trunk prefix included (the
+///    earliest in the order above on a tie): a difference inside the
+///    calling code is [`WrongCountry`](MatchRejection::WrongCountry), one
+///    after it [`WrongPrefix`](MatchRejection::WrongPrefix), and the whole
+///    prefix with too few or too many digits after it is `TooShort` or
+///    `TooLong`.
+/// 5. When no presentation explains even one digit and the number is longer
+///    than every presentation, the reason is `TooLong`.
+///
+/// So `0033 1 23 45 67 89` on a UK handset is `wrong_country` (an access
+/// code, then +33), and `07700 900123` is `wrong_prefix` (a trunk prefix,
+/// then another UK number).
 #[derive(Debug, Clone)]
 pub struct CallerIdMatcher {
     pattern: CallerPattern,

@@ -1,5 +1,4 @@
-//! One running verification: the handle an app reports calls and codes to,
-//! and the listener that hears its states.
+//! One running verification: the handle an app reports calls and codes to.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -7,26 +6,12 @@ use std::time::SystemTime;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::driver::{Input, Published, Shared};
+use crate::driver::{stopped, Input, Published, Shared};
 use crate::error::MotpError;
 use crate::machine::{
     CallMatch, CallVisibility, Event, OpId, Reply, VerificationInfo, VerificationState,
 };
 use crate::protocol::CallerInfo;
-#[cfg(doc)]
-use crate::MotpClient;
-
-/// Hears every state change of a verification, in order.
-///
-/// Called once per change from an SDK background thread, never while the
-/// SDK holds a lock: return quickly (hand the state to your UI thread) and
-/// do not block. An error returned or thrown here is logged and otherwise
-/// ignored.
-#[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
-pub trait VerificationListener: Send + Sync {
-    /// The verification entered `state`.
-    fn on_state_changed(&self, state: VerificationState) -> Result<(), MotpError>;
-}
 
 /// One running verification. Cheap to clone; clones control the same
 /// verification. Safe to use from any thread.
@@ -37,11 +22,11 @@ pub trait VerificationListener: Send + Sync {
 /// that has not ended yet.
 #[derive(Clone)]
 pub struct VerificationHandle {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) commands: mpsc::UnboundedSender<Input>,
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedSender<Input>,
     /// Sequence number of the last state [`next_state`](Self::next_state)
     /// returned; shared by clones.
-    pub(crate) cursor: Arc<AtomicU64>,
+    cursor: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for VerificationHandle {
@@ -54,6 +39,15 @@ impl std::fmt::Debug for VerificationHandle {
 }
 
 impl VerificationHandle {
+    /// The first handle of a verification task started by [`crate::driver::spawn`].
+    pub(crate) fn new(shared: Arc<Shared>, commands: mpsc::UnboundedSender<Input>) -> Self {
+        Self {
+            shared,
+            commands,
+            cursor: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
     /// The current state.
     pub fn state(&self) -> VerificationState {
         self.shared.published.borrow().latest().clone()
@@ -88,7 +82,7 @@ impl VerificationHandle {
     /// Report every sighting of every incoming number while the verification
     /// runs — the ringing broadcast, the call-log row, the screening
     /// callback, even the same call twice — including calls seen while
-    /// [`MotpClient::start_verification`] was still in progress. The SDK
+    /// [`MotpClient::start_verification`](crate::MotpClient::start_verification) was still in progress. The SDK
     /// decides which sighting counts: `observed_at` must lie between the
     /// request and expiry, the number must fit the caller pattern, and a
     /// call being checked or already refused is not checked again. A check
@@ -223,12 +217,6 @@ impl VerificationHandle {
             return Err(stopped());
         }
         answer.await.map_err(|_| stopped())
-    }
-}
-
-pub(crate) fn stopped() -> MotpError {
-    MotpError::Internal {
-        reason: "the verification task stopped".to_owned(),
     }
 }
 

@@ -2536,7 +2536,7 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_motp_core_checksum_method_verificationlistener_on_state_changed() != 29095) {
+    if (uniffi_motp_core_checksum_method_verificationlistener_on_state_changed() != 19936) {
         return InitializationResult.apiChecksumMismatch
     }
 

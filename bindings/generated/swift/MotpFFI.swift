@@ -2131,7 +2131,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_func_set_logger() != 47072) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 46338) {
+    if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 27691) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_motplogger_log() != 38569) {

@@ -4,7 +4,7 @@
 //! [`Machine::handle`] takes one [`Event`] and the current time, and returns
 //! the [`Effect`]s the caller must carry out (send a request, arm a timer,
 //! tell the app about a new state, answer an operation). The
-//! [`driver`](crate::driver) does exactly that on tokio; tests drive the
+//! [`MotpClient`](crate::MotpClient) does exactly that on tokio; tests drive the
 //! machine by hand.
 //!
 //! | From | On | To |

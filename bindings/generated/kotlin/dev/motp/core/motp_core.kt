@@ -849,7 +849,7 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_motp_core_checksum_method_verificationlistener_on_state_changed() and 0xFFFF) != 29095) {
+    if ((lib.uniffi_motp_core_checksum_method_verificationlistener_on_state_changed() and 0xFFFF) != 19936) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }

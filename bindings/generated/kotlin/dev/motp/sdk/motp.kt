@@ -1001,7 +1001,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_func_set_logger() and 0xFFFF) != 47072) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 46338) {
+    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 27691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_motplogger_log() and 0xFFFF) != 38569) {
