@@ -43,7 +43,7 @@ public enum CodeInput {
     public static func code(inPasted text: String, codeLength: Int, prefix: String) -> String? {
         guard codeLength > 0 else { return nil }
         let numbers = numbersIn(text)
-        let national = nationalPart(of: prefix)
+        let national = nationalPart(of: prefix, codeLength: codeLength)
         for number in numbers.reversed() where number.count > codeLength {
             if number.dropLast(codeLength).hasSuffix(national) {
                 return String(number.suffix(codeLength))
@@ -59,10 +59,14 @@ public enum CodeInput {
 
     /// The prefix's digits after its country calling code: `2079460` for
     /// `+442079460`. Every written form of the full number ends with these
-    /// followed by the code.
-    static func nationalPart(of prefix: String) -> String {
+    /// followed by the code. The core tells the calling code; all the
+    /// digits when it cannot read the prefix.
+    static func nationalPart(of prefix: String, codeLength: Int) -> String {
         let digits = decimalDigits(prefix)
-        return String(digits.dropFirst(CallerNumberFormat.countryCodeLength(digits)))
+        guard let callingCode = CallerNumberFormat.callingCode(prefix: prefix, codeLength: codeLength),
+              digits.hasPrefix(callingCode)
+        else { return digits }
+        return String(digits.dropFirst(callingCode.count))
     }
 
     /// The digits of each number-like run in `text`.

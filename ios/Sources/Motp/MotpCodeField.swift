@@ -3,7 +3,9 @@ import MotpFFI
 import SwiftUI
 
 /// The code entry for a missed-call verification: the known part of the
-/// calling number, then a slot for each code digit, `+44 20 7946 0 _ _ _`.
+/// calling number, then a slot for each code digit, `+44 20 7946 0 _ _ _`
+/// (or `020 7946 0 _ _ _` with `homeCountry: "GB"`), laid out by the core's
+/// `displayCaller` (see `CallerNumberFormat`).
 ///
 /// The user types on the number pad or pastes: the code, or the whole
 /// number copied from the call list (see `CodeInput`). When every slot is
@@ -22,6 +24,7 @@ import SwiftUI
 public struct MotpCodeField: View {
     private let prefix: String
     private let codeLength: Int
+    private let homeCountry: String?
     @Binding private var code: String
     private let text: MotpCodeFieldText
     private let autoFocus: Bool
@@ -38,13 +41,17 @@ public struct MotpCodeField: View {
     /// A field for the verification whose calling number is `caller`.
     ///
     /// - Parameters:
+    ///   - homeCountry: the handset's country (`MotpConfig.homeCountry`):
+    ///     a number of that country is shown in its national form, as the
+    ///     Phone app may show it. Nil: the international form.
     ///   - code: the digits typed so far, at most `caller.codeLength`.
     ///   - text: what VoiceOver says; English unless you pass your own.
     ///   - autoFocus: whether the field takes focus (raising the number
     ///     pad) when it appears.
     ///   - onComplete: called with the code each time every slot is filled.
     public init(
-        caller: CallerPattern,
+        caller: CallerInfo,
+        homeCountry: String? = nil,
         code: Binding<String>,
         text: MotpCodeFieldText = .english,
         autoFocus: Bool = true,
@@ -53,6 +60,7 @@ public struct MotpCodeField: View {
         self.init(
             prefix: caller.prefix,
             codeLength: Int(caller.codeLength),
+            homeCountry: homeCountry,
             code: code,
             text: text,
             autoFocus: autoFocus,
@@ -65,6 +73,7 @@ public struct MotpCodeField: View {
     public init(
         prefix: String,
         codeLength: Int,
+        homeCountry: String? = nil,
         code: Binding<String>,
         text: MotpCodeFieldText = .english,
         autoFocus: Bool = true,
@@ -72,6 +81,7 @@ public struct MotpCodeField: View {
     ) {
         self.prefix = prefix
         self.codeLength = max(codeLength, 0)
+        self.homeCountry = homeCountry
         _code = code
         self.text = text
         self.autoFocus = autoFocus
@@ -146,18 +156,18 @@ public struct MotpCodeField: View {
             .focused($isFocused)
             .accessibilityFocused($isVoiceOverFocused)
             .accessibilityLabel(Text(text.label))
-            .accessibilityValue(Text(text.accessibilityValue(prefix: prefix, codeLength: codeLength, typed: code)))
+            .accessibilityValue(Text(text.accessibilityValue(
+                prefix: prefix, codeLength: codeLength, typed: code, homeCountry: homeCountry
+            )))
             .accessibilityHint(Text(text.hint(codeLength)))
     }
 
+    /// The core's cells in a row: digits and punctuation as they are
+    /// (spaces part the groups), a box per code digit.
     private var slots: some View {
-        HStack(spacing: 10) {
-            ForEach(slotGroups) { group in
-                HStack(spacing: 3) {
-                    ForEach(group.slots) { slot in
-                        cell(slot)
-                    }
-                }
+        HStack(spacing: 3) {
+            ForEach(slotCells) { slot in
+                cell(slot)
             }
         }
         .font(.system(.title2, design: .monospaced))
@@ -167,13 +177,18 @@ public struct MotpCodeField: View {
     @ViewBuilder
     private func cell(_ slot: Slot) -> some View {
         switch slot.cell {
-        case let .fixed(character):
-            Text(String(character))
+        case let .text(punctuation):
+            Text(punctuation)
                 .foregroundColor(.secondary)
-        case let .typed(character):
-            box(Text(String(character)).fontWeight(.semibold), highlighted: false)
-        case .empty:
-            box(Text(" "), highlighted: slot.isNext && isFocused)
+        case let .digit(digit):
+            Text(String(digit))
+                .foregroundColor(.secondary)
+        case let .code(_, typed):
+            if let typed {
+                box(Text(String(typed)).fontWeight(.semibold), highlighted: false)
+            } else {
+                box(Text(" "), highlighted: slot.isNext && isFocused)
+            }
         }
     }
 
@@ -189,31 +204,24 @@ public struct MotpCodeField: View {
             )
     }
 
-    private var slotGroups: [SlotGroup] {
-        let groups = CallerNumberFormat.groups(prefix: prefix, codeLength: codeLength, typed: code)
-        var index = 0
+    private var slotCells: [Slot] {
+        let shown = CallerNumberFormat.display(
+            prefix: prefix, codeLength: codeLength, typed: code, homeCountry: homeCountry
+        )
         var nextMarked = false
-        return groups.enumerated().map { groupIndex, cells in
-            SlotGroup(id: groupIndex, slots: cells.map { cell in
-                defer { index += 1 }
-                var isNext = false
-                if case .empty = cell, !nextMarked {
-                    isNext = true
-                    nextMarked = true
-                }
-                return Slot(id: index, cell: cell, isNext: isNext)
-            })
+        return shown.cells.enumerated().map { index, cell -> Slot in
+            var isNext = false
+            if case let .code(_, typed) = cell, typed == nil, !nextMarked {
+                isNext = true
+                nextMarked = true
+            }
+            return Slot(id: index, cell: cell, isNext: isNext)
         }
-    }
-
-    private struct SlotGroup: Identifiable {
-        let id: Int
-        let slots: [Slot]
     }
 
     private struct Slot: Identifiable {
         let id: Int
-        let cell: CallerNumberFormat.Cell
+        let cell: DisplayCell
         /// The first empty slot: where the next digit goes.
         let isNext: Bool
     }

@@ -38,11 +38,17 @@ public struct MotpCodeFieldText: Sendable {
     )
 
     /// What VoiceOver reads as the value of a field showing `prefix` with
-    /// `typed` filled into `codeLength` slots.
-    public func accessibilityValue(prefix: String, codeLength: Int, typed: String) -> String {
+    /// `typed` filled into `codeLength` slots, in the national form when
+    /// the number is from `homeCountry`.
+    public func accessibilityValue(
+        prefix: String,
+        codeLength: Int,
+        typed: String,
+        homeCountry: String? = nil
+    ) -> String {
         let code = String(CodeInput.decimalDigits(typed).prefix(max(codeLength, 0)))
         return value(
-            CallerNumberFormat.spokenPrefix(prefix, codeLength: codeLength),
+            CallerNumberFormat.spokenPrefix(prefix, codeLength: codeLength, homeCountry: homeCountry),
             code,
             max(codeLength - code.count, 0)
         )

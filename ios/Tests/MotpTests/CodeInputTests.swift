@@ -52,8 +52,10 @@ final class CodeInputTests: XCTestCase {
     }
 
     func testNationalPartOfThePrefix() {
-        XCTAssertEqual(CodeInput.nationalPart(of: "+442079460"), "2079460")
-        XCTAssertEqual(CodeInput.nationalPart(of: "+12015550"), "2015550")
+        XCTAssertEqual(CodeInput.nationalPart(of: "+442079460", codeLength: 3), "2079460")
+        XCTAssertEqual(CodeInput.nationalPart(of: "+12015550", codeLength: 3), "2015550")
+        // The core cannot read it (no "+"): every digit must match.
+        XCTAssertEqual(CodeInput.nationalPart(of: "442079460", codeLength: 3), "442079460")
     }
 
     func testZeroLengthCodeAcceptsNothing() {

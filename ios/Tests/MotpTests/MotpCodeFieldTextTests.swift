@@ -17,6 +17,10 @@ final class MotpCodeFieldTextTests: XCTestCase {
             text.accessibilityValue(prefix: "+442079460", codeLength: 3, typed: "1234"),
             "Number +4 4, 2 0, 7 9 4 6, 0, then 1 2 3. Complete"
         )
+        XCTAssertEqual(
+            text.accessibilityValue(prefix: "+442079460", codeLength: 3, typed: "", homeCountry: "GB"),
+            "Number 0 2 0, 7 9 4 6, 0, then 3 digits to type"
+        )
     }
 
     func testHintSaysHowManyDigitsAndWhereToFindThem() {
@@ -33,6 +37,6 @@ final class MotpCodeFieldTextTests: XCTestCase {
             hint: { "Tapez les \($0) derniers chiffres" },
             value: { prefix, typed, remaining in "\(prefix) | \(typed) | \(remaining)" }
         )
-        XCTAssertEqual(french.accessibilityValue(prefix: "+33199", codeLength: 4, typed: "1"), "+3 3, 1, 9 9 | 1 | 3")
+        XCTAssertEqual(french.accessibilityValue(prefix: "+33199", codeLength: 4, typed: "1"), "+3 3, 1 9 9 | 1 | 3")
     }
 }
