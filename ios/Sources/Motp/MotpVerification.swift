@@ -12,7 +12,7 @@ import MotpFFI
 public final class MotpVerification: @unchecked Sendable {
     /// What the calling number looks like: its `prefix` (`+442079460`) and
     /// how many digits follow it (`codeLength`). Those digits are the code.
-    public let caller: CallerPattern
+    public let caller: CallerInfo
 
     private let verification: any VerificationProtocol
     private let broadcast: StateBroadcast
@@ -22,8 +22,6 @@ public final class MotpVerification: @unchecked Sendable {
         self.broadcast = broadcast
         caller = verification.caller()
         broadcast.seed(verification.state())
-        // iOS cannot read incoming numbers: the user types the code.
-        verification.switchToManualEntry(reason: .callsUnreadable)
     }
 
     /// The server's identifier of this verification.

@@ -25,10 +25,11 @@ public final class MotpVerifier: @unchecked Sendable {
     /// Asks the server to call `phoneNumber` (E.164, or national in the
     /// home country) and returns the running verification.
     ///
-    /// No app can read a caller's number on iOS, so the verification is
-    /// switched to `.manualEntry(reason: .callsUnreadable)` at once: show
-    /// `MotpCodeField` and let the user type the last digits of the number
-    /// that calls.
+    /// No app can read a caller's number on iOS, so the verification starts
+    /// with `visibility: .hidden` and the core asks for the code at once:
+    /// it is in `.manualEntry(reason: .callsUnreadable)` by the time it is
+    /// returned. Show `MotpCodeField` and let the user type the last digits
+    /// of the number that calls.
     ///
     /// Throws `MotpError.InvalidPhoneNumber`, `.DestinationNotAllowed`,
     /// `.RateLimited`, `.Unauthorized` or a network error (`.Network`,
@@ -39,7 +40,7 @@ public final class MotpVerifier: @unchecked Sendable {
         let broadcast = StateBroadcast()
         let client = self.client
         let verification = try await withPromptCancellation {
-            try await client.startVerification(phoneNumber: phoneNumber, listener: broadcast)
+            try await client.startVerification(phoneNumber: phoneNumber, visibility: .hidden, listener: broadcast)
         } abandoned: { late in
             // Nobody waits for it any more; the server stops calling.
             try? await late.cancel()

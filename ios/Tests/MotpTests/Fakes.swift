@@ -49,16 +49,17 @@ final class Signal: @unchecked Sendable {
 /// A `Verification` with no Rust behind it: UniFFI's generated classes are
 /// `open` and have an `init(noHandle:)` for exactly this. Every method is
 /// overridden, since the originals would call into Rust. It behaves like
-/// the core: state changes go to the listener in order, and nothing changes
-/// after a final state.
+/// the core: state changes go to the listener in order, nothing changes
+/// after a final state, and the call visibility decides between waiting for
+/// the call and manual entry.
 final class FakeVerification: Verification, @unchecked Sendable {
-    static let pattern = CallerPattern(prefix: "+442079460", codeLength: 3)
+    static let pattern = CallerInfo(prefix: "+442079460", codeLength: 3)
 
     private let lock = NSLock()
     private var listener: VerificationListener?
     private var current: VerificationState = .idle
     private var codes: [String] = []
-    private var reasons: [ManualEntryReason] = []
+    private var visibilityChanges: [CallVisibility] = []
     private var cancels = 0
     private var resends = 0
 
@@ -78,7 +79,8 @@ final class FakeVerification: Verification, @unchecked Sendable {
     }
 
     var submittedCodes: [String] { locked { codes } }
-    var manualEntryReasons: [ManualEntryReason] { locked { reasons } }
+    /// What `setCallVisibility` was told, in order.
+    var callVisibilityChanges: [CallVisibility] { locked { visibilityChanges } }
     var cancelCount: Int { locked { cancels } }
     var resendCount: Int { locked { resends } }
 
@@ -96,7 +98,7 @@ final class FakeVerification: Verification, @unchecked Sendable {
         try? listener?.onStateChanged(state: state)
     }
 
-    override func caller() -> CallerPattern {
+    override func caller() -> CallerInfo {
         Self.pattern
     }
 
@@ -119,10 +121,30 @@ final class FakeVerification: Verification, @unchecked Sendable {
         locked { current }
     }
 
-    override func switchToManualEntry(reason: ManualEntryReason) {
-        locked { reasons.append(reason) }
-        if state() == .awaitingCall {
-            emit(.manualEntry(reason: reason))
+    override func setCallVisibility(visibility: CallVisibility) {
+        locked { visibilityChanges.append(visibility) }
+        // Waiting follows the visibility; a call timeout stays a call timeout.
+        let waiting = Self.waitingState(for: visibility)
+        switch state() {
+        case .awaitingCall, .manualEntry(reason: .permissionMissing), .manualEntry(reason: .callsUnreadable):
+            if state() != waiting {
+                emit(waiting)
+            }
+        default:
+            break
+        }
+    }
+
+    /// The state after `Requesting` on a device with `visibility`, as the
+    /// core decides it: wait for the call only when numbers can be read.
+    static func waitingState(for visibility: CallVisibility) -> VerificationState {
+        switch visibility {
+        case .numbers:
+            return .awaitingCall
+        case .permissionMissing:
+            return .manualEntry(reason: .permissionMissing)
+        case .hidden:
+            return .manualEntry(reason: .callsUnreadable)
         }
     }
 
@@ -157,7 +179,7 @@ final class FakeVerification: Verification, @unchecked Sendable {
         state()
     }
 
-    override func onIncomingCall(number: String, observedAt: Date, simSlot: UInt32?) async throws -> CallMatch {
+    override func onIncomingCall(number: String, observedAt: Date) async throws -> CallMatch {
         .ignored(reason: .notAwaitingCall)
     }
 
@@ -169,7 +191,8 @@ final class FakeVerification: Verification, @unchecked Sendable {
 }
 
 /// A `MotpClientProtocol` handing out one `FakeVerification`, announcing
-/// `Requesting` and `AwaitingCall` before returning, as the core does.
+/// `Requesting` and then `AwaitingCall` or `ManualEntry` (as the visibility
+/// says) before returning, as the core does.
 final class FakeClient: MotpClientProtocol, @unchecked Sendable {
     let verification = FakeVerification()
     let startCalled = Signal()
@@ -179,6 +202,7 @@ final class FakeClient: MotpClientProtocol, @unchecked Sendable {
 
     private let lock = NSLock()
     private var numbers: [String] = []
+    private var seen: [CallVisibility] = []
 
     var phoneNumbers: [String] {
         lock.lock()
@@ -186,9 +210,21 @@ final class FakeClient: MotpClientProtocol, @unchecked Sendable {
         return numbers
     }
 
-    func startVerification(phoneNumber: String, listener: VerificationListener?) async throws -> Verification {
+    /// The `visibility` of each `startVerification` call.
+    var visibilities: [CallVisibility] {
+        lock.lock()
+        defer { lock.unlock() }
+        return seen
+    }
+
+    func startVerification(
+        phoneNumber: String,
+        visibility: CallVisibility,
+        listener: VerificationListener?
+    ) async throws -> Verification {
         lock.lock()
         numbers.append(phoneNumber)
+        seen.append(visibility)
         lock.unlock()
         startCalled.fire()
         if let gate = startGate {
@@ -199,7 +235,7 @@ final class FakeClient: MotpClientProtocol, @unchecked Sendable {
         }
         verification.attach(listener)
         verification.emit(.requesting)
-        verification.emit(.awaitingCall)
+        verification.emit(FakeVerification.waitingState(for: visibility))
         return verification
     }
 }

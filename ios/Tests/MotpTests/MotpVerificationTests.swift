@@ -27,13 +27,14 @@ final class MotpVerificationTests: XCTestCase {
         }
     }
 
-    func testStartAsksForTheNumberAndSwitchesToManualEntry() async throws {
+    func testStartsWithHiddenCallsSoTheCoreAsksForTheCode() async throws {
         let verification = try await start()
 
         XCTAssertEqual(client.phoneNumbers, ["+447700900123"])
-        XCTAssertEqual(fake.manualEntryReasons, [.callsUnreadable])
+        XCTAssertEqual(client.visibilities, [.hidden])
+        XCTAssertEqual(fake.callVisibilityChanges, [], "the core decides on manual entry, not the shell")
         XCTAssertEqual(verification.state, .manualEntry(reason: .callsUnreadable))
-        XCTAssertEqual(verification.caller, CallerPattern(prefix: "+442079460", codeLength: 3))
+        XCTAssertEqual(verification.caller, CallerInfo(prefix: "+442079460", codeLength: 3))
         XCTAssertEqual(verification.id, "ver_fake")
         XCTAssertEqual(verification.info.attemptsLeft, 3)
     }
