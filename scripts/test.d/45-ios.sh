@@ -53,11 +53,17 @@ need(re.search(r'^let useLocalFramework = false$', manifest, re.M), "useLocalFra
 
 generated = Path("bindings/generated/swift")
 need((generated / f"{swift_module}.swift").is_file(), f"bindings/generated/swift/{swift_module}.swift is missing")
-need(f'sources: ["{swift_module}.swift"]' in manifest, "MotpFFI target does not list the generated Swift file")
+# Every generated Swift file (motp-ffi's and motp-core's) is a source of the
+# one Swift module, and each imports the one C module.
+swift_files = sorted(p.name for p in generated.glob("*.swift"))
+listed = re.search(r'sources: \[([^\]]*)\]', manifest)
+need(listed and sorted(re.findall(r'"([^"]+)"', listed.group(1))) == swift_files,
+     f"the {swift_module} target's sources are not exactly {swift_files}")
+for name in swift_files:
+    need(f"import {ffi_module}" in (generated / name).read_text(), f"{name} does not import {ffi_module}")
 for excluded in re.findall(r'exclude: \[([^\]]*)\]', manifest):
     for name in re.findall(r'"([^"]+)"', excluded):
         need((generated / name).exists(), f"excluded file {name} does not exist in {generated}")
-need(f"import {ffi_module}" in (generated / f"{swift_module}.swift").read_text(), f"generated Swift does not import {ffi_module}")
 
 for path in re.findall(r'path: "([^"]+)"', manifest):
     if path.endswith(".xcframework"):
