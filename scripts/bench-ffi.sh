@@ -22,14 +22,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Linker flags for the shipped library (lld; the Android NDK's clang uses
-# lld too): identical code folding (-26% with the next one, mostly .text and
-# .eh_frame) and packed relative relocations (RELR: .rela.dyn 280 KB -> 2 KB;
-# glibc >= 2.36, Android >= API 28 or --pack-dyn-relocs=android before).
-link_flags=(-C link-arg=-Wl,--icf=all -C link-arg=-Wl,-z,pack-relative-relocs)
-# `cargo rustc` applies them to the final link only, leaving every
-# dependency's build (and the shared target dir's cache) untouched.
-cargo rustc --quiet --release -p motp-ffi --lib --crate-type cdylib -- "${link_flags[@]}"
+# The very build cargo-ndk runs for the AAR: the release profile, with the
+# link flags bindings/build.rs gives the shipped library (identical code
+# folding, packed relocations, 16 KB pages) on Android and on this host.
+cargo build --quiet --release -p motp-ffi --lib
 mkdir -p "$work/unstripped" "$work/lib"
 cp target/release/libmotp_ffi.so "$work/unstripped/"
 strip --strip-all -o "$work/lib/libmotp_ffi.so" "$work/unstripped/libmotp_ffi.so"
