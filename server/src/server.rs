@@ -125,7 +125,15 @@ pub async fn build_state(
         }
         None => None,
     };
-    interrupt_orphaned_calls(&store, &config, telephony.settle_time(), true).await?;
+    let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    interrupt_orphaned_calls(
+        &store,
+        &config,
+        telephony.settle_time(),
+        clock.now_ms(),
+        true,
+    )
+    .await?;
     crate::phone::warm_up();
     let limits = &config.limits;
     Ok(Arc::new(AppState {
@@ -134,7 +142,7 @@ pub async fn build_state(
         signer: TokenSigner::new(seed),
         key_cache: Default::default(),
         calls: Default::default(),
-        clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        clock,
         metrics: Metrics::new(),
         codes,
         store,
@@ -162,6 +170,7 @@ async fn interrupt_orphaned_calls(
     store: &Store,
     config: &Config,
     settle: Duration,
+    now: i64,
     at_start: bool,
 ) -> Result<(), StoreError> {
     let ttl_ms = i64::try_from(config.codes.ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4);
@@ -170,7 +179,7 @@ async fn interrupt_orphaned_calls(
         Store::Sqlite(_) => return Ok(()),
         Store::Postgres(_) => {
             let longest = i64::try_from(longest_call(config, settle).as_millis()).unwrap_or(0);
-            SystemClock.now_ms() - longest - 60_000
+            now - longest - 60_000
         }
     };
     let rows = store.interrupt_calls(ttl_ms, started_by).await?;
@@ -249,7 +258,8 @@ async fn maintenance(state: Arc<AppState>) {
         if n % 60 == 59 {
             let settle = state.telephony.settle_time();
             if let Err(error) =
-                interrupt_orphaned_calls(&state.store, &state.config, settle, false).await
+                interrupt_orphaned_calls(&state.store, &state.config, settle, state.now(), false)
+                    .await
             {
                 tracing::warn!(%error, "sweeping interrupted calls failed");
             }
