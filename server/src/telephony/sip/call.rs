@@ -299,14 +299,17 @@ impl Leg {
         mut rtx: Option<&mut Retransmit>,
         watch_stop: bool,
     ) -> Option<Message> {
-        let mut buf = vec![0u8; super::message::MAX_MESSAGE_LEN];
         loop {
             let wake = rtx.as_ref().map_or(deadline, |r| r.next.min(deadline));
             tokio::select! {
                 () = self.stop.requested(), if watch_stop => return None,
-                received = self.socket.recv(&mut buf) => {
-                    let Ok(n) = received else { continue };
-                    let Ok(message) = Message::parse(&buf[..n]) else { continue };
+                ready = self.socket.readable() => {
+                    if ready.is_err() {
+                        continue;
+                    }
+                    // Read into the thread's buffer only once a datagram is
+                    // there: a waiting call holds no receive buffer.
+                    let Some(message) = self.try_receive() else { continue };
                     if message.header("Call-ID") != Some(self.call_id.as_str()) {
                         continue;
                     }
@@ -327,6 +330,20 @@ impl Leg {
                 }
             }
         }
+    }
+
+    /// One datagram, if one is waiting, parsed. The receive buffer is
+    /// shared by every call on this thread (never held across an await).
+    fn try_receive(&self) -> Option<Message> {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> =
+                std::cell::RefCell::new(vec![0u8; super::message::MAX_MESSAGE_LEN]);
+        }
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let n = self.socket.try_recv(&mut buf).ok()?;
+            Message::parse(&buf[..n]).ok()
+        })
     }
 
     /// A request from the far end within this call: BYE (the phone hung up
