@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Stage: the SIP provider against SIPp as the phone (server/tests/sip_sipp.rs,
 # scenarios in server/tests/sipp/): ring → CANCEL → 487, answer → ACK + BYE,
-# 486, 503, silence, digest auth, and the HTTP API end to end.
+# 486, 503, silence, digest auth, a 200 crossing the CANCEL (→ BYE), and the
+# HTTP API end to end: the give-up deadline and DELETE while ringing send
+# CANCEL; `motp serve` on SIGTERM cancels its ringing calls and exits 0, and
+# after kill -9 records the call it left ringing as failed/interrupted.
 #
 # Installs Debian's sip-tester (SIPp) when missing; the tests start and stop
 # their own SIPp processes on 127.0.0.1 with free ports. MOTP_REQUIRE_SIPP=1

@@ -8,6 +8,7 @@ use motp_core::protocol::VerificationStatus;
 use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
 
+use crate::call_control::{StopReason, Ticket};
 use crate::phone::mask;
 use crate::state::AppState;
 use crate::telephony::record::PlacedCall;
@@ -37,22 +38,25 @@ pub fn place(
             placed_at_ms: state.now(),
         });
     }
-    let ring_for = Duration::from_secs(state.config.telephony.ring_secs);
+    let ring_for = state.config.telephony.ring_time();
     let answer_timeout = Duration::from_secs(state.config.telephony.answer_timeout_secs);
+    let (ticket, stop) = state.calls.register(verification_id, call_seq);
     let call = FlashCall {
         verification_id: verification_id.to_string(),
         caller,
         callee: callee.to_string(),
         ring_for,
         answer_timeout,
+        stop,
     };
     let state = Arc::clone(state);
     tokio::spawn(async move {
         let id = call.verification_id.clone();
         let to = mask(&call.callee);
         let provider = Arc::clone(&state.telephony);
-        let deadline =
-            Instant::now() + answer_timeout + ring_for + provider.settle_time() + PROVIDER_GRACE;
+        let settle = provider.settle_time() + PROVIDER_GRACE;
+        let mut deadline = Instant::now() + answer_timeout + ring_for + settle;
+        let mut gave_up = false;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let placing = tokio::spawn(async move { provider.place(call, tx).await });
         let outcome = loop {
@@ -73,39 +77,100 @@ pub fn place(
                 Ok(Some(CallProgress::Delivered)) => break Ok(()),
                 Ok(Some(CallProgress::Failed { reason })) => break Err(sanitize(&reason)),
                 Ok(None) => break Err("provider_error".to_string()),
+                Err(_) if !gave_up => {
+                    // Giving up means ending the call on the phone first:
+                    // the provider CANCELs (or BYEs) and then reports.
+                    tracing::warn!(verification = %id, %to, "call overran its deadline; ending it");
+                    ticket.stop(StopReason::Deadline);
+                    gave_up = true;
+                    deadline = Instant::now() + settle;
+                }
                 Err(_) => {
+                    // The provider did not end the call within its own
+                    // transaction timeouts after being asked: a provider
+                    // bug. Last resort, so the task cannot live forever.
+                    tracing::error!(verification = %id, %to, "provider did not end the call when asked");
                     placing.abort();
                     break Err("timeout".to_string());
                 }
             }
         };
-        let provider = state.telephony.name();
-        match outcome {
-            Ok(()) => {
-                tracing::info!(verification = %id, %to, provider, "call delivered");
-                persist(&state, &id, call_seq, VerificationStatus::Delivered, None).await;
-                state.metrics.delivered.inc();
-                state.metrics.call_outcome(provider, "delivered");
-            }
-            Err(reason) => {
-                tracing::warn!(verification = %id, %to, provider, %reason, "call failed");
-                state
-                    .metrics
-                    .failed
-                    .get_or_create(&[("reason", reason.clone())])
-                    .inc();
-                state.metrics.call_outcome(provider, "failed");
-                persist(
-                    &state,
-                    &id,
-                    call_seq,
-                    VerificationStatus::Failed,
-                    Some(&reason),
-                )
-                .await;
-            }
-        }
+        record(&state, &ticket, &to, outcome).await;
+        state.calls.finish(&ticket);
     });
+}
+
+/// Records the final outcome of the call of `ticket`, which has ended on
+/// the phone (or never reached it).
+async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(), String>) {
+    let id = &ticket.verification_id;
+    let call_seq = ticket.call_seq;
+    let provider = state.telephony.name();
+    let outcome = match ticket.reason() {
+        None => outcome,
+        Some(StopReason::Deadline) => Err("timeout".to_string()),
+        // It rang before the shutdown ended it: the number is in the
+        // phone's call log, so it was delivered.
+        Some(StopReason::Shutdown) => outcome.map_err(|reason| match reason.as_str() {
+            "timeout" | "canceled" => "interrupted".to_string(),
+            _ => reason,
+        }),
+        Some(StopReason::Canceled) => {
+            // The verification is already `canceled`; nothing to record.
+            tracing::info!(verification = %id, %to, provider, "call canceled");
+            state.metrics.call_outcome(provider, "canceled");
+            return;
+        }
+        Some(StopReason::Replaced) => {
+            // A resend placed a newer call; this one's status is stale.
+            tracing::info!(verification = %id, %to, provider, "call replaced by a resend");
+            state.metrics.call_outcome(provider, "replaced");
+            return;
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::info!(verification = %id, %to, provider, "call delivered");
+            persist(state, id, call_seq, VerificationStatus::Delivered, None).await;
+            state.metrics.delivered.inc();
+            state.metrics.call_outcome(provider, "delivered");
+        }
+        Err(reason) => {
+            tracing::warn!(verification = %id, %to, provider, %reason, "call failed");
+            state
+                .metrics
+                .failed
+                .get_or_create(&[("reason", reason.clone())])
+                .inc();
+            state.metrics.call_outcome(provider, "failed");
+            persist(
+                state,
+                id,
+                call_seq,
+                VerificationStatus::Failed,
+                Some(&reason),
+            )
+            .await;
+        }
+    }
+}
+
+/// Records call `call_seq` of `id` as `failed`, reason `interrupted`: the
+/// process is stopping and could not see the call end in time.
+pub async fn record_interrupted(state: &AppState, id: &str, call_seq: i64) {
+    state
+        .metrics
+        .failed
+        .get_or_create(&[("reason", "interrupted".to_string())])
+        .inc();
+    persist(
+        state,
+        id,
+        call_seq,
+        VerificationStatus::Failed,
+        Some("interrupted"),
+    )
+    .await;
 }
 
 async fn persist(

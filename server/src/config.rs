@@ -266,7 +266,10 @@ pub struct TelephonyConfig {
     /// `log` (development: logs a masked line, reports the call delivered)
     /// or `sip` (a real flash call through a SIP trunk; see `[telephony.sip]`).
     pub provider: ProviderKind,
-    /// Seconds the phone may ring before the call is canceled. Default 5.
+    /// Seconds the phone may ring (from the first 180/183) before the call
+    /// is canceled. Default 5. The one ring time: the SIP ring timer and
+    /// the server's give-up deadline both use it (or `sip.ring_for_ms`,
+    /// which must then agree with it to the second).
     pub ring_secs: u64,
     /// Seconds to wait for the network to report ringing. Default 20.
     pub answer_timeout_secs: u64,
@@ -278,6 +281,23 @@ pub struct TelephonyConfig {
     pub dev_expose_calls: bool,
     /// `[telephony.sip]`: the SIP trunk, used when `provider = "sip"`.
     pub sip: Option<crate::telephony::sip::SipConfig>,
+    /// Seconds a shutdown (SIGTERM/SIGINT) waits for the calls in flight
+    /// to be ended on the phone (CANCEL/BYE) and their outcomes recorded,
+    /// 1–60. Calls still unsettled then are recorded `failed`, reason
+    /// `interrupted`. Default 5.
+    pub shutdown_secs: u64,
+}
+
+impl TelephonyConfig {
+    /// The one effective ring time: `sip.ring_for_ms` when set (it agrees
+    /// with `ring_secs` to the second, see [`Config::validate`]), else
+    /// `ring_secs`.
+    pub fn ring_time(&self) -> std::time::Duration {
+        match self.sip.as_ref().and_then(|s| s.ring_for_ms) {
+            Some(ms) => std::time::Duration::from_millis(ms),
+            None => std::time::Duration::from_secs(self.ring_secs),
+        }
+    }
 }
 
 impl Default for TelephonyConfig {
@@ -288,6 +308,7 @@ impl Default for TelephonyConfig {
             answer_timeout_secs: 20,
             dev_expose_calls: false,
             sip: None,
+            shutdown_secs: 5,
         }
     }
 }
@@ -428,6 +449,19 @@ impl Config {
                 return fail("telephony.dev_expose_calls needs a loopback server.listen".into());
             }
         }
+        if let Some(ms) = self.telephony.sip.as_ref().and_then(|s| s.ring_for_ms) {
+            if ms.div_ceil(1000) != self.telephony.ring_secs {
+                return fail(format!(
+                    "telephony.sip.ring_for_ms = {ms} contradicts telephony.ring_secs = {}: \
+                     there is one ring time; drop ring_for_ms or set ring_secs = {}",
+                    self.telephony.ring_secs,
+                    ms.div_ceil(1000)
+                ));
+            }
+        }
+        if !(1..=60).contains(&self.telephony.shutdown_secs) {
+            return fail("telephony.shutdown_secs must be 1..=60".into());
+        }
         if self.telephony.provider == ProviderKind::Sip {
             match &self.telephony.sip {
                 None => return fail("provider = \"sip\" needs a [telephony.sip] section".into()),
@@ -487,6 +521,19 @@ mod tests {
         c.limits.allowed_countries = vec![];
         c.telephony.provider = ProviderKind::Sip;
         assert!(c.validate().unwrap_err().0.contains("[telephony.sip]"));
+        c.telephony.provider = ProviderKind::Log;
+        // Issue 18: a ring time of 1 s beside 30 s is refused, not guessed.
+        c.telephony.ring_secs = 1;
+        c.telephony.sip = Some(crate::telephony::sip::SipConfig {
+            ring_for_ms: Some(30_000),
+            ..crate::telephony::sip::SipConfig::for_proxy("a")
+        });
+        assert!(c.validate().unwrap_err().0.contains("one ring time"));
+        c.telephony.ring_secs = 30;
+        c.validate().unwrap();
+        assert_eq!(c.telephony.ring_time(), std::time::Duration::from_secs(30));
+        c.telephony.shutdown_secs = 0;
+        assert!(c.validate().is_err());
         assert_eq!(section_of("SERVER__LISTEN"), "SERVER");
         assert_eq!(section_of("server.listen"), "server");
     }

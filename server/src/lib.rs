@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod budget;
+pub mod call_control;
 pub mod caller_id;
 pub mod calls;
 pub mod cli;

@@ -125,6 +125,15 @@ pub async fn build_state(
         }
         None => None,
     };
+    let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    interrupt_orphaned_calls(
+        &store,
+        &config,
+        telephony.settle_time(),
+        clock.now_ms(),
+        true,
+    )
+    .await?;
     crate::phone::warm_up();
     let limits = &config.limits;
     Ok(Arc::new(AppState {
@@ -132,7 +141,8 @@ pub async fn build_state(
         app_limiter: RateLimiter::new(limits.per_app_per_minute, limits.per_app_burst),
         signer: TokenSigner::new(seed),
         key_cache: Default::default(),
-        clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        calls: Default::default(),
+        clock,
         metrics: Metrics::new(),
         codes,
         store,
@@ -140,6 +150,46 @@ pub async fn build_state(
         recorder,
         config,
     }))
+}
+
+/// The longest a call of this process can be followed: the give-up
+/// deadline, the provider's time to end it, and the shutdown bound.
+fn longest_call(config: &Config, settle: Duration) -> Duration {
+    Duration::from_secs(config.telephony.answer_timeout_secs)
+        + config.telephony.ring_time()
+        + 2 * (settle + Duration::from_secs(1))
+        + Duration::from_secs(config.telephony.shutdown_secs)
+}
+
+/// Calls left `calling`/`ringing` by a process that was killed are
+/// recorded `failed/interrupted`: at start all of them on SQLite (this
+/// process is its only user), and on PostgreSQL (shared by instances)
+/// those older than the longest a call can last, at start and every
+/// minute.
+async fn interrupt_orphaned_calls(
+    store: &Store,
+    config: &Config,
+    settle: Duration,
+    now: i64,
+    at_start: bool,
+) -> Result<(), StoreError> {
+    let ttl_ms = i64::try_from(config.codes.ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4);
+    let started_by = match store {
+        Store::Sqlite(_) if at_start => i64::MAX,
+        Store::Sqlite(_) => return Ok(()),
+        Store::Postgres(_) => {
+            let longest = i64::try_from(longest_call(config, settle).as_millis()).unwrap_or(0);
+            now - longest - 60_000
+        }
+    };
+    let rows = store.interrupt_calls(ttl_ms, started_by).await?;
+    if rows > 0 {
+        tracing::warn!(
+            rows,
+            "calls left in flight by a stopped process recorded failed/interrupted"
+        );
+    }
+    Ok(())
 }
 
 fn decode_key(text: &str, name: &str) -> Result<[u8; 32], ConfigError> {
@@ -205,6 +255,15 @@ async fn maintenance(state: Arc<AppState>) {
         if let Err(error) = state.store.checkpoint().await {
             tracing::warn!(%error, "WAL checkpoint failed");
         }
+        if n % 60 == 59 {
+            let settle = state.telephony.settle_time();
+            if let Err(error) =
+                interrupt_orphaned_calls(&state.store, &state.config, settle, state.now(), false)
+                    .await
+            {
+                tracing::warn!(%error, "sweeping interrupted calls failed");
+            }
+        }
         if n % 600 == 0 {
             match state.store.prune_calls(state.now()).await {
                 Ok(0) => {}
@@ -221,8 +280,30 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, finishes in-flight requests, closes the database.
+    /// Stops taking new verifications (503), ends every call in flight on
+    /// the phone and records its outcome (within `telephony.shutdown_secs`;
+    /// calls unsettled by then are recorded `failed/interrupted`), then
+    /// stops accepting, finishes in-flight requests, closes the database.
     pub async fn stop(mut self) {
+        let state = &self.state;
+        state.calls.drain();
+        let in_flight = state.calls.in_flight();
+        if in_flight > 0 {
+            tracing::info!(calls = in_flight, "ending the calls in flight");
+            let until = tokio::time::Instant::now()
+                + Duration::from_secs(state.config.telephony.shutdown_secs);
+            let left = state.calls.wait_idle(until).await;
+            for ticket in &left {
+                crate::calls::record_interrupted(state, &ticket.verification_id, ticket.call_seq)
+                    .await;
+            }
+            if !left.is_empty() {
+                tracing::warn!(
+                    calls = left.len(),
+                    "calls not settled in time: recorded interrupted"
+                );
+            }
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

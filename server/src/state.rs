@@ -39,6 +39,9 @@ pub struct AppState {
     pub app_limiter: RateLimiter<String>,
     /// Recently seen API keys.
     pub key_cache: KeyCache,
+    /// The calls in flight, so they can be ended on the phone (DELETE,
+    /// resend, deadline, shutdown).
+    pub calls: crate::call_control::CallControl,
 }
 
 /// API keys seen in the last minute, so that a request costs no database

@@ -50,8 +50,11 @@ fn effective_status(row: &VerificationRow, now: i64) -> VerificationStatus {
     }
 }
 
-/// Counts a call start against the app's limit.
+/// Counts a call start against the app's limit; none while shutting down.
 fn limit_app(state: &AppState, app_id: &str) -> Result<(), VerifyError> {
+    if state.calls.is_draining() {
+        return Err(VerifyError::ShuttingDown);
+    }
     state
         .app_limiter
         .check(app_id.to_string(), state.now())
@@ -392,6 +395,10 @@ pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), Veri
         };
         if state.store.change_state(&row, change).await? {
             tracing::info!(verification = %row.id, "verification canceled");
+            // A call still ringing here is ended on the phone at once.
+            state
+                .calls
+                .stop(&row.id, crate::call_control::StopReason::Canceled);
             return Ok(());
         }
     }

@@ -15,6 +15,7 @@ fn flash_call(caller: &str) -> FlashCall {
         callee: "+447700900123".into(),
         ring_for: Duration::from_millis(150),
         answer_timeout: Duration::from_secs(5),
+        stop: motp_server::telephony::CallStop::never(),
     }
 }
 

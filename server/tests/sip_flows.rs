@@ -96,6 +96,7 @@ fn flash_call(ring_for: Duration, answer_timeout: Duration) -> FlashCall {
         callee: "+447400123456".into(),
         ring_for,
         answer_timeout,
+        stop: motp_server::telephony::CallStop::never(),
     }
 }
 

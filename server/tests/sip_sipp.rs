@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use motp_server::telephony::sip::message::NameAddr;
 use motp_server::telephony::sip::{SipConfig, SipTelephony};
-use motp_server::telephony::{CallProgress, FlashCall, Telephony};
+use motp_server::telephony::{CallProgress, CallStop, FlashCall, Telephony};
 use tokio::sync::mpsc;
 
 const CALLER: &str = "+442079460123";
@@ -60,12 +60,18 @@ fn scenario(name: &str) -> PathBuf {
 
 impl Sipp {
     fn start(name: &str) -> Self {
+        Self::start_calls(name, 1)
+    }
+
+    /// SIPp answering `calls` calls of scenario `name`, side by side.
+    fn start_calls(name: &str, calls: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_udp_port();
         let child = Command::new("sipp")
             .arg("-sf")
             .arg(scenario(name))
-            .args(["-i", "127.0.0.1", "-t", "u1", "-m", "1", "-nostdin"])
+            .args(["-i", "127.0.0.1", "-t", "u1", "-nostdin"])
+            .args(["-m", &calls.to_string()])
             .args(["-p", &port.to_string()])
             .args(["-cp", &free_udp_port().to_string()])
             .args(["-mp", &free_udp_port().to_string()])
@@ -176,6 +182,7 @@ fn flash_call(ring_for: Duration) -> FlashCall {
         callee: CALLEE.into(),
         ring_for,
         answer_timeout: Duration::from_secs(10),
+        stop: CallStop::never(),
     }
 }
 
@@ -389,26 +396,37 @@ async fn concurrent_calls_to_one_peer() {
 
 mod e2e {
     use super::*;
-    use motp_server::cli::keys::create_app_keys;
-    use motp_server::config::{CallerRange, Config};
-    use motp_server::server::{start, Overrides, RunningServer};
-    use serde_json::{json, Value};
+    pub use motp_server::cli::keys::create_app_keys;
+    pub use motp_server::config::{CallerRange, Config};
+    pub use motp_server::server::{start, Overrides, RunningServer};
+    pub use serde_json::{json, Value};
 
-    const PREFIX: &str = "+4420794";
+    pub const PREFIX: &str = "+4420794";
     /// A valid UK mobile number (the Ofcom drama range is not "valid").
-    const PHONE: &str = "+447400123456";
-    const CODE_LENGTH: usize = 6;
+    pub const PHONE: &str = "+447400123456";
+    pub const CODE_LENGTH: usize = 6;
 
-    struct Api {
-        server: RunningServer,
-        http: reqwest::Client,
-        pk: String,
-        sk: String,
+    pub struct Api {
+        pub server: RunningServer,
+        pub http: reqwest::Client,
+        pub pk: String,
+        pub sk: String,
         _dir: tempfile::TempDir,
     }
 
     impl Api {
         async fn start(sip: SipConfig, answer_timeout_secs: u64) -> Self {
+            let telephony = Arc::new(SipTelephony::new(sip).unwrap());
+            Self::start_with(telephony, |c| {
+                c.telephony.answer_timeout_secs = answer_timeout_secs;
+            })
+            .await
+        }
+
+        pub async fn start_with(
+            telephony: Arc<dyn Telephony>,
+            configure: impl FnOnce(&mut Config),
+        ) -> Self {
             let dir = tempfile::tempdir().unwrap();
             let mut config = Config::default();
             config.server.listen = "127.0.0.1:0".parse().unwrap();
@@ -421,8 +439,7 @@ mod e2e {
             // The tests poll the status every 10 ms.
             config.limits.per_ip_per_minute = 100_000;
             config.limits.per_ip_burst = 10_000;
-            config.telephony.answer_timeout_secs = answer_timeout_secs;
-            let telephony = Arc::new(SipTelephony::new(sip).unwrap());
+            configure(&mut config);
             let server = start(
                 config,
                 Overrides {
@@ -444,7 +461,7 @@ mod e2e {
             }
         }
 
-        async fn call(
+        pub async fn call(
             &self,
             method: reqwest::Method,
             path: &str,
@@ -464,7 +481,7 @@ mod e2e {
             (status, body)
         }
 
-        async fn create(&self) -> Value {
+        pub async fn create(&self) -> Value {
             let (status, body) = self
                 .call(
                     reqwest::Method::POST,
@@ -483,7 +500,7 @@ mod e2e {
 
         /// Polls the verification until `final_status`, returning every
         /// status seen on the way.
-        async fn statuses_until(&self, id: &str, final_status: &str) -> (Vec<String>, Value) {
+        pub async fn statuses_until(&self, id: &str, final_status: &str) -> (Vec<String>, Value) {
             let deadline = Instant::now() + Duration::from_secs(20);
             let mut seen: Vec<String> = Vec::new();
             loop {
@@ -559,7 +576,14 @@ mod e2e {
             ring_for_ms: Some(400),
             ..sipp.config()
         };
-        let api = Api::start(sip, 10).await;
+        let telephony = Arc::new(SipTelephony::new(sip.clone()).unwrap());
+        // The one ring time: 400 ms, with ring_secs agreeing to the second.
+        let api = Api::start_with(telephony, |c| {
+            c.telephony.answer_timeout_secs = 10;
+            c.telephony.ring_secs = 1;
+            c.telephony.sip = Some(sip);
+        })
+        .await;
         let created = api.create().await;
         let id = created["id"].as_str().unwrap();
         assert_eq!(created["status"], "calling");
@@ -618,5 +642,387 @@ mod e2e {
             assert_eq!(body["failure_reason"], reason, "{scenario}: {body}");
             api.server.stop().await;
         }
+    }
+}
+
+#[tokio::test]
+async fn a_200_crossing_the_cancel_gets_ack_and_bye() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("cross");
+    let events = place(sipp.config(), flash_call(Duration::from_millis(300))).await;
+    assert_eq!(
+        events,
+        vec![CallProgress::Ringing, CallProgress::Delivered],
+        "{}",
+        sipp.explain()
+    );
+    // SIPp only completes the scenario after CANCEL, then ACK and BYE for
+    // the 200 that crossed it.
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    let log = sipp.log();
+    assert!(log.iter().any(|l| l == "CANCEL|CSeq: 1 CANCEL"), "{log:?}");
+    assert!(log.iter().any(|l| l == "ACK|CSeq: 1 ACK"), "{log:?}");
+    assert!(log.iter().any(|l| l == "BYE|CSeq: 2 BYE"), "{log:?}");
+}
+
+#[tokio::test]
+async fn a_stop_while_ringing_cancels_at_once() {
+    if !sipp_available() {
+        return;
+    }
+    let mut sipp = Sipp::start("ring");
+    let telephony = SipTelephony::new(sipp.config()).unwrap();
+    let (stop_tx, stop) = CallStop::new();
+    let mut call = flash_call(Duration::from_secs(30));
+    call.stop = stop;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    let placing = tokio::spawn(async move { telephony.place(call, tx).await });
+    assert_eq!(rx.recv().await, Some(CallProgress::Ringing));
+    stop_tx.send_replace(true);
+    assert_eq!(rx.recv().await, Some(CallProgress::Delivered));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "ended at once, not after the 30 s ring: {:?}",
+        started.elapsed()
+    );
+    placing.await.unwrap();
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    assert!(sipp.log().iter().any(|l| l == "CANCEL|CSeq: 1 CANCEL"));
+}
+
+// ---------------------------------------------------------------------------
+// Ending calls through the API and the process (issue 18, issue 15 item 2).
+
+mod ending {
+    use super::e2e::*;
+    use super::{sipp_available, Sipp};
+    use motp_server::telephony::sip::SipTelephony;
+    use motp_server::telephony::CallFuture;
+    use motp_server::telephony::{CallProgress, FlashCall, Telephony};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, ExitStatus, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use tokio::sync::mpsc;
+
+    /// A provider that lets the phone ring far past the configured ring
+    /// time and claims no settle time: the server's give-up deadline fires
+    /// while the phone rings (the situation of issue 18).
+    struct OverRinging(SipTelephony);
+
+    impl Telephony for OverRinging {
+        fn name(&self) -> &'static str {
+            "sip"
+        }
+
+        fn settle_time(&self) -> Duration {
+            Duration::ZERO
+        }
+
+        fn place(
+            &self,
+            mut call: FlashCall,
+            progress: mpsc::UnboundedSender<CallProgress>,
+        ) -> CallFuture<'_> {
+            call.ring_for = Duration::from_secs(60);
+            self.0.place(call, progress)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_deadline_cancels_the_ringing_call_before_recording_it_failed() {
+        if !sipp_available() {
+            return;
+        }
+        let mut sipp = Sipp::start("ring");
+        let telephony = Arc::new(OverRinging(SipTelephony::new(sipp.config()).unwrap()));
+        let api = Api::start_with(telephony, |c| {
+            c.telephony.answer_timeout_secs = 2;
+            c.telephony.ring_secs = 1;
+        })
+        .await;
+        let started = Instant::now();
+        let id = api.create().await["id"].as_str().unwrap().to_string();
+        let (seen, body) = api.statuses_until(&id, "failed").await;
+        assert!(seen.contains(&"ringing".to_string()), "{seen:?}");
+        assert_eq!(body["failure_reason"], "timeout", "{body}");
+        // Deadline: answer_timeout 2 s + ring 1 s + grace 1 s.
+        assert!(
+            started.elapsed() >= Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        // The outcome is recorded only once the call has ended: after
+        // SIPp's 487, which SIPp sends only in answer to the CANCEL.
+        assert!(sipp.finish().await.success(), "{}", sipp.explain());
+        assert!(
+            sipp.log().iter().any(|l| l == "CANCEL|CSeq: 1 CANCEL"),
+            "{}",
+            sipp.explain()
+        );
+        api.server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn delete_while_ringing_cancels_the_call_and_counts_it_canceled() {
+        if !sipp_available() {
+            return;
+        }
+        let mut sipp = Sipp::start("ring");
+        let telephony = Arc::new(SipTelephony::new(sipp.config()).unwrap());
+        let api = Api::start_with(telephony, |c| {
+            c.telephony.ring_secs = 30;
+        })
+        .await;
+        let id = api.create().await["id"].as_str().unwrap().to_string();
+        api.statuses_until(&id, "ringing").await;
+        let deleted = Instant::now();
+        let (status, _) = api
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/v1/verifications/{id}"),
+                &api.pk,
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+        // CANCEL at once: SIPp's scenario completes long before the 30 s.
+        assert!(sipp.finish().await.success(), "{}", sipp.explain());
+        assert!(
+            deleted.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            deleted.elapsed()
+        );
+        assert!(sipp.log().iter().any(|l| l == "CANCEL|CSeq: 1 CANCEL"));
+        let metrics = wait_for_metric(&api, "outcome=\"canceled\"} 1").await;
+        assert!(!metrics.contains("outcome=\"delivered\""), "{metrics}");
+        let (_, body) = api.statuses_until(&id, "canceled").await;
+        assert_eq!(body["status"], "canceled");
+        api.server.stop().await;
+    }
+
+    async fn wait_for_metric(api: &Api, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = api
+                .http
+                .get(format!("{}/metrics", api.server.url()))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} in {text}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `motp serve` as its own process, on SQLite, SIP to `sipp`.
+    struct Process {
+        child: Child,
+        url: String,
+        config_path: PathBuf,
+        pk: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Process {
+        async fn start(sipp: &Sipp) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let db = dir.path().join("motp.db");
+            let config_path = dir.path().join("motp.toml");
+            std::fs::write(
+                &config_path,
+                format!(
+                    "[server]\nlisten = \"127.0.0.1:{port}\"\n\
+                     [database]\nurl = \"sqlite://{}\"\n\
+                     [codes]\nranges = [{{ prefix = \"{PREFIX}\", code_length = {CODE_LENGTH} }}]\n\
+                     [limits]\nallowed_countries = [\"GB\"]\nper_ip_per_minute = 100000\nper_ip_burst = 10000\n\
+                     [telephony]\nprovider = \"sip\"\nring_secs = 30\nanswer_timeout_secs = 10\nshutdown_secs = 5\n\
+                     [telephony.sip]\nproxy = \"127.0.0.1:{}\"\nbind = \"127.0.0.1:0\"\nt1_ms = 100\n",
+                    db.display(),
+                    sipp.port
+                ),
+            )
+            .unwrap();
+            let config = Config::load(Some(&config_path)).unwrap();
+            let store = motp_server::storage::Store::connect(&config.database)
+                .await
+                .unwrap();
+            let keys = create_app_keys(&store, "process").await.unwrap();
+            store.close().await;
+            let child = Command::new(env!("CARGO_BIN_EXE_motp"))
+                .args(["serve", "--config"])
+                .arg(&config_path)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+                .spawn()
+                .unwrap();
+            let process = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                config_path,
+                pk: keys.publishable_key,
+                _dir: dir,
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while reqwest::get(format!("{}/healthz", process.url))
+                .await
+                .is_err()
+            {
+                assert!(Instant::now() < deadline, "motp serve did not come up");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            process
+        }
+
+        async fn create(&self) -> String {
+            let response = reqwest::Client::new()
+                .post(format!("{}/v1/verifications", self.url))
+                .bearer_auth(&self.pk)
+                .json(&json!({"phone_number": PHONE}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            let body: Value = response.json().await.unwrap();
+            body["id"].as_str().unwrap().to_string()
+        }
+
+        async fn status(&self, id: &str) -> String {
+            let body: Value = reqwest::Client::new()
+                .get(format!("{}/v1/verifications/{id}", self.url))
+                .bearer_auth(&self.pk)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["status"].as_str().unwrap_or_default().to_string()
+        }
+
+        async fn until_ringing(&self, ids: &[String]) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            for id in ids {
+                while self.status(id).await != "ringing" {
+                    assert!(Instant::now() < deadline, "{id} never rang");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+
+        fn signal(&self, name: &str) {
+            let ok = Command::new("kill")
+                .args([&format!("-{name}"), &self.child.id().to_string()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+        }
+
+        async fn wait(&mut self, within: Duration) -> ExitStatus {
+            let deadline = Instant::now() + within;
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return status;
+                }
+                assert!(Instant::now() < deadline, "motp serve did not exit");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    impl Drop for Process {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn rows(config_path: &Path, ids: &[String]) -> Vec<(String, Option<String>)> {
+        let config = Config::load(Some(config_path)).unwrap();
+        let store = motp_server::storage::Store::connect(&config.database)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for id in ids {
+            let row = store.get_fresh(id).await.unwrap().unwrap();
+            out.push((row.status.as_str().to_string(), row.failure_reason));
+        }
+        store.close().await;
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sigterm_with_three_calls_ringing_cancels_all_three_and_exits_0() {
+        if !sipp_available() {
+            return;
+        }
+        let mut sipp = Sipp::start_calls("ring", 3);
+        let mut server = Process::start(&sipp).await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(server.create().await);
+        }
+        server.until_ringing(&ids).await;
+        let signaled = Instant::now();
+        server.signal("TERM");
+        let status = server.wait(Duration::from_secs(15)).await;
+        assert!(status.success(), "exit {status}");
+        assert!(
+            signaled.elapsed() < Duration::from_secs(6),
+            "within shutdown_secs: {:?}",
+            signaled.elapsed()
+        );
+        assert!(sipp.finish().await.success(), "{}", sipp.explain());
+        let cancels = sipp
+            .log()
+            .iter()
+            .filter(|l| l.starts_with("CANCEL|"))
+            .count();
+        assert_eq!(cancels, 3, "{}", sipp.explain());
+        // They rang before being ended: each is in the phone's call log.
+        for (status, reason) in rows(&server.config_path, &ids).await {
+            assert_eq!((status.as_str(), reason), ("delivered", None));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_left_ringing_by_kill_9_is_recorded_interrupted_at_the_next_start() {
+        if !sipp_available() {
+            return;
+        }
+        let sipp = Sipp::start("ring");
+        let mut server = Process::start(&sipp).await;
+        let id = server.create().await;
+        server.until_ringing(std::slice::from_ref(&id)).await;
+        server.signal("KILL");
+        let status = server.wait(Duration::from_secs(5)).await;
+        assert!(!status.success());
+        assert_eq!(
+            rows(&server.config_path, std::slice::from_ref(&id)).await[0].0,
+            "ringing",
+            "nothing has touched it yet"
+        );
+        let config = Config::load(Some(&server.config_path)).unwrap();
+        let restarted = start(config, Overrides::default()).await.unwrap();
+        let row = restarted.state.store.get(&id).await.unwrap().unwrap();
+        assert_eq!(row.status.as_str(), "failed");
+        assert_eq!(row.failure_reason.as_deref(), Some("interrupted"));
+        restarted.stop().await;
     }
 }

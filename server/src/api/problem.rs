@@ -216,6 +216,11 @@ impl From<VerifyError> for ApiError {
             VerifyError::WrongCode { attempts_left, .. } => Self::wrong_code(attempts_left, detail),
             VerifyError::Storage(error) => error.into(),
             VerifyError::Contended | VerifyError::NoRandomness => Self::unavailable(),
+            VerifyError::ShuttingDown => {
+                let mut e = Self::unavailable().detail(detail);
+                e.retry_after = Some(1);
+                e
+            }
         }
     }
 }

@@ -728,6 +728,33 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Records as `failed`, reason `interrupted`, every verification whose
+    /// call is still `calling` or `ringing` although it started (its code
+    /// was drawn: `expires_at - ttl_ms`) at or before `started_by`: calls
+    /// that a killed process can no longer follow. SQLite (one process)
+    /// passes `i64::MAX` at start; PostgreSQL, shared by instances, only
+    /// calls older than the longest a call can last. Returns how many.
+    pub async fn interrupt_calls(&self, ttl_ms: i64, started_by: i64) -> Result<u64, StoreError> {
+        let done = writer!(self, |p| {
+            sqlx::query(
+                "UPDATE verifications SET status = 'failed', failure_reason = 'interrupted', \
+                 version = version + 1 \
+                 WHERE status IN ('calling', 'ringing') AND expires_at - $1 <= $2",
+            )
+            .bind(ttl_ms)
+            .bind(started_by)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        if done > 0 {
+            if let Some(cache) = self.cache() {
+                cache.rows.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            }
+        }
+        Ok(done)
+    }
+
     /// SQLite: copies committed WAL frames into the database file without
     /// blocking readers or the writer (`PASSIVE`). Committed data is safe in
     /// the WAL either way; this only keeps the WAL short. No-op on PostgreSQL.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub mod log;
 pub mod loopback_phone;
@@ -26,6 +26,46 @@ pub struct FlashCall {
     pub ring_for: Duration,
     /// How long to wait for the network to report ringing at all.
     pub answer_timeout: Duration,
+    /// Asks the provider to end the call now: CANCEL while it rings, BYE
+    /// if it was answered, then report the final event as usual.
+    pub stop: CallStop,
+}
+
+/// A request to end a call early, from whoever follows it (the give-up
+/// deadline, DELETE, a resend, shutdown). The provider ends the call on
+/// the phone and then reports its final event; a call is never ended by
+/// dropping its task.
+#[derive(Debug, Clone)]
+pub struct CallStop(Option<watch::Receiver<bool>>);
+
+impl CallStop {
+    /// A stop that is never requested (tests, one-off calls).
+    pub fn never() -> Self {
+        Self(None)
+    }
+
+    /// A stop and the sender that requests it (`send_replace(true)`).
+    pub fn new() -> (watch::Sender<bool>, Self) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Self(Some(rx)))
+    }
+
+    /// Whether ending the call has been asked for.
+    pub fn is_requested(&self) -> bool {
+        self.0.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+
+    /// Resolves once ending the call is asked for (never, if the sender is
+    /// gone without asking).
+    pub async fn requested(&self) {
+        if let Some(rx) = &self.0 {
+            let mut rx = rx.clone();
+            if rx.wait_for(|stop| *stop).await.is_ok() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Progress of a flash call, reported in order. The last event is always
@@ -52,9 +92,10 @@ pub trait Telephony: Send + Sync + 'static {
 
     /// How long after `answer_timeout + ring_for` this provider may still
     /// take to send its final event: its own transaction timeouts. The
-    /// server waits that long (plus a second) before it records the call as
-    /// `failed` with reason `timeout`, so a slow provider's real outcome is
-    /// never overtaken. 30 s unless the provider says otherwise.
+    /// server waits that long (plus a second) before it gives up: it then
+    /// asks the provider to end the call ([`FlashCall::stop`]), waits as
+    /// long again for the final event, and records the call as `failed`
+    /// with reason `timeout`. 30 s unless the provider says otherwise.
     fn settle_time(&self) -> Duration {
         Duration::from_secs(30)
     }

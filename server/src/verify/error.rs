@@ -77,6 +77,9 @@ pub enum VerifyError {
     /// The OS random number generator failed, so no code can be drawn.
     #[error("the OS random number generator failed")]
     NoRandomness,
+    /// The server is shutting down and places no new calls.
+    #[error("the server is shutting down; retry shortly")]
+    ShuttingDown,
 }
 
 impl From<DestinationError> for VerifyError {

@@ -18,7 +18,7 @@ use super::config::SipConfig;
 use super::digest::Challenge;
 use super::message::{param, parse_cseq, split_list, Message, NameAddr};
 use crate::phone::mask;
-use crate::telephony::{CallProgress, FlashCall};
+use crate::telephony::{CallProgress, CallStop, FlashCall};
 
 /// What the call came to, plus the socket kept briefly afterwards.
 pub(super) struct Finished {
@@ -145,6 +145,8 @@ struct Leg {
     t1: Duration,
     t2: Duration,
     timeout: Duration,
+    /// Whoever follows the call may ask to end it early.
+    stop: CallStop,
 }
 
 /// The INVITE currently in flight.
@@ -217,6 +219,7 @@ impl Leg {
             t1: config.t1(),
             t2: config.t2(),
             timeout: config.transaction_timeout(),
+            stop: call.stop.clone(),
         })
     }
 
@@ -284,14 +287,29 @@ impl Leg {
     /// falls due; `None` at `deadline`. Requests of this call are answered
     /// here (BYE, OPTIONS); unparseable datagrams and other calls' traffic
     /// are dropped.
-    async fn next(&self, deadline: Instant, mut rtx: Option<&mut Retransmit>) -> Option<Message> {
-        let mut buf = vec![0u8; super::message::MAX_MESSAGE_LEN];
+    async fn next(&self, deadline: Instant, rtx: Option<&mut Retransmit>) -> Option<Message> {
+        self.next_or_stop(deadline, rtx, false).await
+    }
+
+    /// [`Leg::next`], also returning `None` as soon as a stop is requested
+    /// when `watch_stop`.
+    async fn next_or_stop(
+        &self,
+        deadline: Instant,
+        mut rtx: Option<&mut Retransmit>,
+        watch_stop: bool,
+    ) -> Option<Message> {
         loop {
             let wake = rtx.as_ref().map_or(deadline, |r| r.next.min(deadline));
             tokio::select! {
-                received = self.socket.recv(&mut buf) => {
-                    let Ok(n) = received else { continue };
-                    let Ok(message) = Message::parse(&buf[..n]) else { continue };
+                () = self.stop.requested(), if watch_stop => return None,
+                ready = self.socket.readable() => {
+                    if ready.is_err() {
+                        continue;
+                    }
+                    // Read into the thread's buffer only once a datagram is
+                    // there: a waiting call holds no receive buffer.
+                    let Some(message) = self.try_receive() else { continue };
                     if message.header("Call-ID") != Some(self.call_id.as_str()) {
                         continue;
                     }
@@ -312,6 +330,20 @@ impl Leg {
                 }
             }
         }
+    }
+
+    /// One datagram, if one is waiting, parsed. The receive buffer is
+    /// shared by every call on this thread (never held across an await).
+    fn try_receive(&self) -> Option<Message> {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> =
+                std::cell::RefCell::new(vec![0u8; super::message::MAX_MESSAGE_LEN]);
+        }
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let n = self.socket.try_recv(&mut buf).ok()?;
+            Message::parse(&buf[..n]).ok()
+        })
     }
 
     /// A request from the far end within this call: BYE (the phone hung up
@@ -345,10 +377,7 @@ impl Leg {
     ) -> Finished {
         let started = Instant::now();
         let answer_deadline = started + call.answer_timeout;
-        let ring_for = config
-            .ring_for_ms
-            .map(Duration::from_millis)
-            .unwrap_or(call.ring_for);
+        let ring_for = call.ring_for;
         let mut authorization: Option<(&str, String)> = None;
         let mut cseq = 1;
         let mut ringing_at: Option<Instant> = None;
@@ -364,13 +393,22 @@ impl Leg {
             let no_answer_deadline = (Instant::now() + self.timeout).min(answer_deadline);
             let mut provisional = false;
             let last = loop {
+                // Asked to end the call: CANCEL at once once a provisional
+                // response allows it; before one, CANCEL is not allowed
+                // (RFC 3261 §9.1), so keep waiting for the first answer.
+                let stopping = self.stop.is_requested();
                 let deadline = match (provisional, ringing_at) {
+                    (true, _) if stopping => Instant::now(),
                     (false, _) => no_answer_deadline,
                     (true, None) => answer_deadline,
                     (true, Some(at)) => at + ring_for,
                 };
                 let retransmit = (!provisional).then_some(&mut rtx);
-                let Some(response) = self.next(deadline, retransmit).await else {
+                let Some(response) = self.next_or_stop(deadline, retransmit, !stopping).await
+                else {
+                    if !stopping && self.stop.is_requested() && Instant::now() < deadline {
+                        continue;
+                    }
                     break None;
                 };
                 if !self.answers(&response, &tx.branch, tx.cseq, "INVITE") {
@@ -403,7 +441,7 @@ impl Leg {
                 return self.answered(&tx, &last).await;
             }
             let ack = self.ack_failure(&tx, &last).await;
-            if matches!(code, 401 | 407) && cseq == 1 {
+            if matches!(code, 401 | 407) && cseq == 1 && !self.stop.is_requested() {
                 let (Some(user), Some(password)) = (&config.auth_username, &config.auth_password)
                 else {
                     return Finished::fail("auth_required");

@@ -51,8 +51,10 @@ pub struct SipConfig {
     /// as `<redacted>` by `Debug`.
     #[serde(skip_serializing)]
     pub auth_password: Option<String>,
-    /// Ring time in milliseconds, overriding `[telephony] ring_secs` for
-    /// finer control. Counted from the first 180/183. Default: unset.
+    /// The ring time in milliseconds, for finer control than
+    /// `[telephony] ring_secs`, with which it must agree to the second
+    /// (`ring_secs` = this rounded up; the server refuses to start
+    /// otherwise). Counted from the first 180/183. Default: unset.
     pub ring_for_ms: Option<u64>,
     /// Write numbers with the leading `+` (`sip:+4420…`, the RFC 3966
     /// global form, with `;user=phone`). Some trunks want bare digits:

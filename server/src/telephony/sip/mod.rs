@@ -45,6 +45,8 @@
 //! ports. Trunks that authenticate by source IP are unaffected (the IP is
 //! fixed by `bind`); a trunk that insists on one fixed source *port* would
 //! need a shared socket, which we can add behind the same trait.
+//! A call waiting for a datagram holds no receive buffer: it waits for
+//! readiness and reads into one buffer per runtime thread.
 //!
 //! # SDP
 //!
