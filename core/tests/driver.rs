@@ -751,3 +751,80 @@ fn starting_outside_a_tokio_runtime_is_an_error_not_a_panic() {
         other => panic!("{:?}", other.map(|r| r.map(|_| ()))),
     }
 }
+
+// ---------------------------------------------------------------- sightings
+
+#[tokio::test(start_paused = true)]
+async fn a_check_lost_in_transit_is_retried_in_the_background() {
+    let s = setup(FakeConfig::default()).await;
+    let (handle, _) = s.start().await;
+    s.server.fail_next_checks(1);
+    assert_eq!(
+        handle
+            .on_incoming_call(&s.server.last_call(), s.clock.now())
+            .await,
+        Err(MotpError::Server { status: 503 })
+    );
+    assert_eq!(handle.state(), AwaitingCall);
+    // No new sighting: the SDK checks the same call again by itself.
+    let states = states_until_final(&handle).await;
+    assert_eq!(states.last(), Some(&verified("tok_ver_1")));
+    let checks = s.server.requests_to("POST", "/check");
+    assert_eq!(checks.len(), 2);
+    assert_eq!(
+        checks[0].body, checks[1].body,
+        "the same caller ID, sent again"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_call_log_row_of_a_call_lost_in_transit_verifies_at_once() {
+    let s = setup(FakeConfig::default()).await;
+    let (handle, _) = s.start().await;
+    s.server.fail_next_checks(1);
+    // The ringing broadcast's check fails…
+    let ringing = handle
+        .on_incoming_call(&s.server.last_call(), s.clock.now())
+        .await;
+    assert!(ringing.is_err());
+    // …and the call-log row of the same call, in its national form, is
+    // checked at once rather than dropped as a repeat.
+    let row = handle
+        .on_incoming_call(&s.national_caller(), s.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        row,
+        CallMatch::Verified {
+            token: "tok_ver_1".to_owned()
+        }
+    );
+    assert_eq!(s.server.requests_to("POST", "/check").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_reported_twice_is_checked_once() {
+    let s = setup(FakeConfig::default()).await;
+    let (handle, _) = s.start().await;
+    let gate = s.server.hold_checks();
+    let call = s.server.last_call();
+    let first = {
+        let (handle, call, now) = (handle.clone(), call.clone(), s.clock.now());
+        tokio::spawn(async move { handle.on_incoming_call(&call, now).await })
+    };
+    s.server
+        .wait_for_requests(|r| r.iter().any(|r| r.path.ends_with("/check")))
+        .await;
+    assert_eq!(
+        handle.on_incoming_call(&call, s.clock.now()).await.unwrap(),
+        CallMatch::Ignored {
+            reason: IgnoredCall::AlreadyChecking
+        }
+    );
+    gate.add_permits(1);
+    assert!(matches!(
+        first.await.unwrap(),
+        Ok(CallMatch::Verified { .. })
+    ));
+    assert_eq!(s.server.requests_to("POST", "/check").len(), 1);
+}

@@ -198,6 +198,8 @@ struct FakeState {
     create_gate: Mutex<Option<Arc<Semaphore>>>,
     /// When set, checks wait for a permit before answering.
     check_gate: Mutex<Option<Arc<Semaphore>>>,
+    /// Checks still to answer 503 before looking at them.
+    failing_checks: Mutex<u32>,
 }
 
 impl FakeServer {
@@ -215,6 +217,7 @@ impl FakeServer {
             }),
             create_gate: Mutex::new(None),
             check_gate: Mutex::new(None),
+            failing_checks: Mutex::new(0),
         });
         let router = Router::new()
             .route("/v1/verifications", post(create))
@@ -266,6 +269,12 @@ impl FakeServer {
         let gate = Arc::new(Semaphore::new(0));
         *self.state.check_gate.lock().unwrap() = Some(Arc::clone(&gate));
         gate
+    }
+
+    /// Answers the next `n` checks with 503, as an overloaded server or a
+    /// proxy would, without looking at them.
+    pub fn fail_next_checks(&self, n: u32) {
+        *self.state.failing_checks.lock().unwrap() = n;
     }
 
     /// Makes creates wait until the returned semaphore gets permits.
@@ -402,6 +411,13 @@ async fn check(
     let gate = state.check_gate.lock().unwrap().clone();
     if let Some(gate) = gate {
         gate.acquire().await.unwrap().forget();
+    }
+    {
+        let mut failing = state.failing_checks.lock().unwrap();
+        if *failing > 0 {
+            *failing -= 1;
+            return problem(503, problem_types::UNAVAILABLE, Value::Null);
+        }
     }
     let request: CheckRequest = serde_json::from_value(body).unwrap();
     let now = state.clock.now();
