@@ -16,8 +16,10 @@ import kotlinx.coroutines.launch
  * Watches for the verification call on both paths at once, for every SIM:
  * the ringing broadcast with its number ([RingingCallReceiver]) and the call
  * log ([CallLogReader], re-read whenever the log changes). Every sighting
- * that is not a repeat ([CallDeduplicator]) goes to [onCall]; matching is
- * the core's business.
+ * goes to [onCall], the same call seen twice included (ringing, then its
+ * call-log row): matching, and deciding which sighting of a call counts,
+ * are the core's business. Only a call-log row already handed over is not
+ * handed over again when the log is re-read.
  *
  * [start] registers the receiver and the observer; [stop] removes both and
  * is idempotent. Nothing is registered outside that window.
@@ -28,13 +30,12 @@ internal class CallDetector(
     private val sinceMillis: Long,
     private val scope: CoroutineScope,
     private val clock: () -> Long = System::currentTimeMillis,
-    private val deduplicator: CallDeduplicator = CallDeduplicator(),
     private val onRingingWithoutNumber: (simSlot: Int?) -> Unit = {},
     private val onCall: suspend (ObservedCall) -> Unit,
 ) {
     private val appContext = context.applicationContext
     private val slots = SimSlots(appContext)
-    private val reader = CallLogReader(appContext.contentResolver, slots)
+    private val reader = CallLogReader(appContext.contentResolver)
 
     private var receiver: RingingCallReceiver? = null
     private var observer: ContentObserver? = null
@@ -113,7 +114,6 @@ internal class CallDetector(
     }
 
     private fun report(call: ObservedCall) {
-        if (!deduplicator.isFirstSighting(call)) return
         scope.launch { onCall(call) }
     }
 }

@@ -1,8 +1,8 @@
 package dev.motp.android
 
 import android.content.Context
+import dev.motp.core.MotpConfig
 import dev.motp.sdk.MotpClient
-import dev.motp.sdk.MotpConfig
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -35,7 +35,7 @@ public class Motp internal constructor(
     /**
      * @param config server URL, publishable key, home country (see [HomeCountry]), timeouts.
      * @param dispatcher where the SDK's blocking work (call-log reads) runs.
-     * @throws dev.motp.sdk.MotpException.InvalidInput for a malformed configuration.
+     * @throws dev.motp.core.MotpException.InvalidInput for a malformed configuration.
      */
     @JvmOverloads
     public constructor(
@@ -49,7 +49,13 @@ public class Motp internal constructor(
         this(context, MotpConfig(serverUrl, publishableKey, requireHomeCountry(context)))
 
     private constructor(context: Context, client: MotpClient, dispatcher: CoroutineDispatcher) :
-        this(context, { phone, listener -> client.startVerification(phone, listener) }, dispatcher, System::currentTimeMillis, null)
+        this(
+            context,
+            { phone, visibility, listener -> client.startVerification(phone, visibility, listener) },
+            dispatcher,
+            System::currentTimeMillis,
+            null,
+        )
 
     private val appContext = context.applicationContext
     private val terminator = CallTerminator(appContext)

@@ -4,13 +4,13 @@ import android.app.Activity
 import android.app.Application
 import android.content.Context
 import android.os.Bundle
-import dev.motp.sdk.CallMatch
-import dev.motp.sdk.CallerPattern
-import dev.motp.sdk.ManualEntryReason
-import dev.motp.sdk.MotpException
+import dev.motp.core.CallMatch
+import dev.motp.core.CallVisibility
+import dev.motp.core.CallerInfo
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationListener
+import dev.motp.core.VerificationState
 import dev.motp.sdk.VerificationInterface
-import dev.motp.sdk.VerificationListener
-import dev.motp.sdk.VerificationState
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
@@ -36,9 +36,12 @@ import java.time.Instant
  * app can do with it. Obtained from [Motp.start].
  *
  * The states are the core's ([VerificationState]): `Requesting`,
- * `AwaitingCall`, `ManualEntry`, `Verifying`, then one final state. Without
- * the permissions to observe calls the core is told at once and the state
- * goes to `ManualEntry(PERMISSION_MISSING)`.
+ * `AwaitingCall`, `ManualEntry`, `Verifying`, then one final state. The core
+ * is told at the start what this phone can see of calls ([callVisibility]);
+ * without the permissions to read the calling number it goes from
+ * `Requesting` straight to `ManualEntry(PERMISSION_MISSING)`, after a resend
+ * too. Every sighting of an incoming call goes to the core, which decides
+ * which one counts (and retries a check the network lost).
  *
  * It owns everything it registered (phone-state receiver, call-log
  * observer) and removes all of it *before* a final state is published: on
@@ -83,19 +86,27 @@ public class MotpVerification internal constructor(
      */
     public val ringing: SharedFlow<Int?> = mutableRinging.asSharedFlow()
 
-    /** The sightings handed to the core, in order; for diagnostics. Numbers are the code: do not log them. */
+    /** Every sighting handed to the core, in order, repeats included; for diagnostics. Numbers are the code: do not log them. */
     public val observedCalls: List<ObservedCall> get() = synchronized(lock) { observed.toList() }
 
     /** Whether a receiver or observer of this verification is still registered. */
     public val isObserving: Boolean get() = synchronized(lock) { detector?.isRegistered == true }
 
+    /**
+     * What this phone can see of incoming calls, as the core is told at the
+     * start: the numbers when the level is [AutomationLevel.AUTOMATIC],
+     * otherwise `PERMISSION_MISSING` (the core then asks for the typed code).
+     */
+    public val callVisibility: CallVisibility =
+        if (automation.level == AutomationLevel.AUTOMATIC) CallVisibility.NUMBERS else CallVisibility.PERMISSION_MISSING
+
     @Volatile
-    private var callerPattern: CallerPattern? = null
+    private var callerInfo: CallerInfo? = null
 
     /** What the calling number looks like, once the server answered (for [CodeEntryView.setCaller]). */
-    public suspend fun caller(): CallerPattern {
-        callerPattern?.let { return it }
-        return started().caller().also { callerPattern = it }
+    public suspend fun caller(): CallerInfo {
+        callerInfo?.let { return it }
+        return started().caller().also { callerInfo = it }
     }
 
     private val listener = object : VerificationListener {
@@ -130,8 +141,8 @@ public class MotpVerification internal constructor(
         }
         scope.launch {
             try {
-                val verification = starter.start(phoneNumber, listener)
-                callerPattern = verification.caller()
+                val verification = starter.start(phoneNumber, callVisibility, listener)
+                callerInfo = verification.caller()
                 started = verification
                 handle.complete(verification)
                 if (mutableState.value.isFinal()) {
@@ -227,6 +238,11 @@ public class MotpVerification internal constructor(
         return this
     }
 
+    /**
+     * Hands one sighting to the core, whatever came before: a repeat of a
+     * call already being checked or refused is dropped there, and the
+     * sighting of a call whose check failed in transit is checked again.
+     */
     private suspend fun deliver(call: ObservedCall) {
         synchronized(lock) { observed += call }
         val verification = try {
@@ -237,11 +253,12 @@ public class MotpVerification internal constructor(
             return // The request failed: nothing to verify.
         }
         val outcome = try {
-            verification.onIncomingCall(call.number, Instant.ofEpochMilli(call.observedAtMillis), call.simSlot?.toUInt())
+            verification.onIncomingCall(call.number, Instant.ofEpochMilli(call.observedAtMillis))
         } catch (e: CancellationException) {
             throw e
         } catch (_: MotpException) {
-            // The server's verdict (wrong code, network…) reaches the app through the state.
+            // The server's verdict (wrong code) or a network error: the outcome, and
+            // that of the core's own retries, reaches the app through the state.
             return
         }
         if (outcome is CallMatch.Verified && call.source == ObservedCall.Source.RINGING && automation.endCall) {
@@ -252,15 +269,6 @@ public class MotpVerification internal constructor(
     private fun publish(coreState: VerificationState) {
         if (coreState.isFinal()) {
             finish(coreState, cancelOnServer = false)
-            return
-        }
-        if (coreState == VerificationState.AwaitingCall && automation.level != AutomationLevel.AUTOMATIC) {
-            // This phone cannot read the call (after the start, or a resend): tell the
-            // core, which moves to ManualEntry. Not from inside its listener callback.
-            // Until then the app keeps seeing the previous state, not a wait that cannot end.
-            started?.let { verification ->
-                scope.launch { verification.switchToManualEntry(ManualEntryReason.PERMISSION_MISSING) }
-            }
             return
         }
         synchronized(lock) {
@@ -306,5 +314,5 @@ public class MotpVerification internal constructor(
 
 /** Starts a verification in the core; [Motp] uses the generated `MotpClient`. */
 internal fun interface VerificationStarter {
-    suspend fun start(phoneNumber: String, listener: VerificationListener): VerificationInterface
+    suspend fun start(phoneNumber: String, visibility: CallVisibility, listener: VerificationListener): VerificationInterface
 }
