@@ -8,7 +8,8 @@ import android.os.Bundle
 import android.provider.CallLog
 
 /**
- * Reads the incoming, missed and rejected calls logged since an instant.
+ * Reads the incoming, missed and rejected calls logged since an instant, on
+ * every SIM (the log holds the calls of all of them).
  *
  * The size of the answer is bounded through the provider's own limit
  * mechanisms, never with SQL text in the sort order (API 30+ providers run
@@ -21,7 +22,6 @@ import android.provider.CallLog
  */
 internal class CallLogReader(
     private val resolver: ContentResolver,
-    private val slots: SimSlots,
     private val limit: Int = DEFAULT_LIMIT,
 ) {
 
@@ -59,14 +59,12 @@ internal class CallLogReader(
         val id = cursor.getColumnIndexOrThrow(CallLog.Calls._ID)
         val number = cursor.getColumnIndexOrThrow(CallLog.Calls.NUMBER)
         val date = cursor.getColumnIndexOrThrow(CallLog.Calls.DATE)
-        val account = cursor.getColumnIndex(CallLog.Calls.PHONE_ACCOUNT_ID)
         val rows = ArrayList<Row>()
         while (rows.size < limit && cursor.moveToNext()) {
             val at = cursor.getLong(date)
             // A provider that ignored the selection must not leak older calls.
             if (at < sinceMillis) continue
-            val slot = if (account >= 0) slots.slotOfPhoneAccountId(cursor.getString(account)) else null
-            val call = ObservedCall(cursor.getString(number).orEmpty(), at, slot, ObservedCall.Source.CALL_LOG)
+            val call = ObservedCall(cursor.getString(number).orEmpty(), at, ObservedCall.Source.CALL_LOG)
             rows += Row(cursor.getLong(id), call)
         }
         return rows
@@ -84,7 +82,6 @@ internal class CallLogReader(
             CallLog.Calls.NUMBER,
             CallLog.Calls.DATE,
             CallLog.Calls.TYPE,
-            CallLog.Calls.PHONE_ACCOUNT_ID,
         )
     }
 }

@@ -1,24 +1,24 @@
 package dev.motp.android
 
 /**
- * One sighting of an incoming call by one of the two detection paths.
+ * One sighting of an incoming call by one of the two detection paths, on
+ * any SIM.
  *
- * The shell does not judge the number: every sighting goes to the core
- * (`Verification.onIncomingCall`), which matches it against the caller
- * pattern and decides.
+ * The shell does not judge the number, nor whether it saw that call
+ * before: every sighting goes to the core (`Verification.onIncomingCall`),
+ * which matches it against the caller pattern and decides which sighting
+ * of a call counts.
  *
  * @property number the caller ID exactly as the platform presented it
  *   (national or international form, possibly empty or a marker such as
  *   `-2` for a withheld number).
  * @property observedAtMillis wall-clock time of the call, milliseconds since
  *   the epoch: when the ringing was reported, or the call log's `date`.
- * @property simSlot zero-based SIM slot that received the call, when known.
  * @property source which detection path saw it.
  */
 public data class ObservedCall(
     val number: String,
     val observedAtMillis: Long,
-    val simSlot: Int?,
     val source: Source,
 ) {
     /** The detection path that produced a sighting. */
@@ -32,8 +32,7 @@ public data class ObservedCall(
 
     override fun toString(): String =
         // Never log a full caller number: its last digits are the code.
-        "ObservedCall(number=${maskNumber(number)}, observedAtMillis=$observedAtMillis, " +
-            "simSlot=$simSlot, source=$source)"
+        "ObservedCall(number=${maskNumber(number)}, observedAtMillis=$observedAtMillis, source=$source)"
 }
 
 /**

@@ -13,7 +13,10 @@ import android.telephony.TelephonyManager
  * it to holders of READ_PHONE_STATE; from API 28 the copy that carries
  * [TelephonyManager.EXTRA_INCOMING_NUMBER] goes only to apps that also hold
  * READ_CALL_LOG (the other copy comes without the number). A dual-SIM phone
- * sends one per SIM, naming the slot in the extras.
+ * sends one per SIM, naming the slot in the extras: this one receiver hears
+ * every SIM. The slot only goes with the ring nudge
+ * ([AutomationLevel.RING_NUDGE]); a sighting with a number goes to the core
+ * without it (the core has no use for it).
  *
  * Registered by [CallDetector] only while a verification waits for its call.
  */
@@ -27,7 +30,6 @@ internal class RingingCallReceiver(
     override fun onReceive(context: Context, intent: Intent) {
         if (intent.action != TelephonyManager.ACTION_PHONE_STATE_CHANGED) return
         if (intent.getStringExtra(TelephonyManager.EXTRA_STATE) != TelephonyManager.EXTRA_STATE_RINGING) return
-        val slot = slots.slotOf(intent)
         // Deprecated in API 29 in favour of CallScreeningService, which only the
         // user's chosen screening app receives; still delivered with READ_CALL_LOG.
         @Suppress("DEPRECATION")
@@ -37,9 +39,9 @@ internal class RingingCallReceiver(
             null
         }
         if (number == null) {
-            onRingingWithoutNumber(slot)
+            onRingingWithoutNumber(slots.slotOf(intent))
         } else {
-            onCall(ObservedCall(number, clock(), slot, ObservedCall.Source.RINGING))
+            onCall(ObservedCall(number, clock(), ObservedCall.Source.RINGING))
         }
     }
 }

@@ -7,11 +7,14 @@ import android.os.Build
 import android.telephony.SubscriptionManager
 
 /**
- * Finds which SIM slot a call arrived on, for every active SIM.
+ * Finds which SIM slot a ringing call arrived on, for the ring nudge
+ * ([MotpVerification.ringing]).
  *
  * The phone-state broadcast is sent once per SIM and names it through
- * extras; the call log names it through `phone_account_id`. Neither needs a
- * listener per SIM, so one receiver and one observer cover a dual-SIM phone.
+ * extras, and the call log holds the calls of every SIM: neither needs a
+ * listener per SIM, so one receiver and one observer cover a dual-SIM
+ * phone. Sightings go to the core without their slot, which it has no use
+ * for.
  */
 internal class SimSlots(private val context: Context) {
 
@@ -26,16 +29,6 @@ internal class SimSlots(private val context: Context) {
             ?: intent.intOrNull(LEGACY_SUBSCRIPTION_KEY)
             ?: return null
         return slotOfSubscription(subId)
-    }
-
-    /**
-     * Slot of a call-log row's `phone_account_id`. For SIM calls that id is
-     * the subscription id on current Android, the ICCID on some older builds.
-     */
-    fun slotOfPhoneAccountId(accountId: String?): Int? {
-        if (accountId.isNullOrBlank()) return null
-        accountId.toIntOrNull()?.let { subId -> return slotOfSubscription(subId) }
-        return activeSubscriptions().firstOrNull { it.iccId == accountId }?.slot
     }
 
     private fun slotOfSubscription(subId: Int): Int? {
@@ -53,20 +46,14 @@ internal class SimSlots(private val context: Context) {
         val manager = context.getSystemService(SubscriptionManager::class.java) ?: return emptyList()
         return try {
             manager.activeSubscriptionInfoList.orEmpty().map {
-                ActiveSim(
-                    subscriptionId = it.subscriptionId,
-                    slot = it.simSlotIndex,
-                    // Empty for apps without carrier privileges on API 29+.
-                    iccId = it.iccId.orEmpty(),
-                    countryIso = it.countryIso.orEmpty(),
-                )
+                ActiveSim(subscriptionId = it.subscriptionId, slot = it.simSlotIndex)
             }
         } catch (_: SecurityException) {
             emptyList()
         }
     }
 
-    data class ActiveSim(val subscriptionId: Int, val slot: Int, val iccId: String, val countryIso: String)
+    data class ActiveSim(val subscriptionId: Int, val slot: Int)
 
     private fun Intent.intOrNull(key: String): Int? =
         if (hasExtra(key)) getIntExtra(key, NONE).takeIf { it != NONE && it >= 0 } else null
