@@ -13,11 +13,13 @@ import android.view.inputmethod.InputMethodManager
 import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.TextView
+import dev.motp.core.CallerInfo
 
 /**
  * A ready field for typing the code by hand: it shows the number that calls
- * with the missing digits as placeholders (`+44 20 7946 0___`) and fills
- * them in as the user types. When all digits are there, [onCodeComplete]
+ * with the missing digits as placeholders (`+44 20 7946 0___`, or
+ * `020 7946 0___` on a UK phone, as its call list shows it) and fills them
+ * in as the user types. When all digits are there, [onCodeComplete]
  * receives the code; pass it to `MotpVerification.submitCode`.
  *
  * Texts are plain properties so an app can translate them; the layout is
@@ -31,7 +33,7 @@ public class CodeEntryView @JvmOverloads constructor(
     /** Explains what to type; set your own (translated) text. */
     public val hintView: TextView = TextView(context)
 
-    /** The calling number with placeholders, e.g. `+44 20 7946 0___`. */
+    /** The calling number with placeholders, e.g. `+44 20 7946 0___` or `020 7946 0___`. */
     public val numberView: TextView = TextView(context)
 
     /** Where the digits are typed. */
@@ -41,6 +43,18 @@ public class CodeEntryView @JvmOverloads constructor(
     public var onCodeComplete: ((String) -> Unit)? = null
 
     private var prefix: String = ""
+
+    /**
+     * The handset's home country (ISO 3166 alpha-2): a caller of that
+     * country is shown in national form, the way the phone's call list shows
+     * it. Detected from the SIM, network or locale ([HomeCountry]); set null
+     * to always show the international form.
+     */
+    public var homeCountry: String? = HomeCountry.detect(context)
+        set(value) {
+            field = value
+            render()
+        }
 
     /** Digits to type; set with [setCaller]. */
     public var codeLength: Int = 0
@@ -85,7 +99,7 @@ public class CodeEntryView @JvmOverloads constructor(
     }
 
     /** Shows the pattern of `MotpVerification.caller()`. */
-    public fun setCaller(caller: dev.motp.sdk.CallerPattern) {
+    public fun setCaller(caller: CallerInfo) {
         setCaller(caller.prefix, caller.codeLength.toInt())
     }
 
@@ -107,7 +121,8 @@ public class CodeEntryView @JvmOverloads constructor(
     }
 
     private fun render() {
-        numberView.text = CallerNumberFormat.format(prefix, codeLength, code)
+        // Before setCaller there is no number to show.
+        numberView.text = if (codeLength == 0) "" else CallerNumberFormat.format(prefix, codeLength, code, homeCountry = homeCountry)
     }
 
     private companion object {
