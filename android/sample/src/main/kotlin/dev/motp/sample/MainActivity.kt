@@ -13,8 +13,8 @@ import dev.motp.android.CodeEntryView
 import dev.motp.android.Motp
 import dev.motp.android.MotpVerification
 import dev.motp.android.RequestMotpPermissions
-import dev.motp.sdk.MotpException
-import dev.motp.sdk.VerificationState
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.launch
 
 /** One screen: a phone number, a button, the state, and the code field when needed. */
