@@ -3,11 +3,10 @@ package dev.motp.android
 import android.Manifest
 import android.provider.CallLog
 import android.telephony.SubscriptionManager
-import dev.motp.sdk.VerificationState
+import dev.motp.core.VerificationState
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
-import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -85,24 +84,54 @@ class CallDetectionTest {
     }
 
     @Test
-    fun `the same call seen both ways counts once`() {
+    fun `every sighting reaches the core, the same call seen both ways included`() {
         phone.grantAutomatic()
         val verification = phone.start()
         phone.awaitState(verification) { it is VerificationState.AwaitingCall }
 
         // A call that is not ours (wrong code digits), first ringing in national
-        // form, then logged in E.164 form when it ends.
+        // form, then logged in E.164 form when it ends: the core decides that
+        // the second sighting is the same call, not the shell.
         phone.ring("02079460999")
+        phone.waitUntil { phone.server.calls.size == 1 }
         phone.logCall("+442079460999", phone.startedAt + 3_000)
+        phone.waitUntil { phone.server.calls.size == 2 }
         // Then the verification call, only in the log (e.g. the broadcast was late).
         phone.logCall("+442079460123", phone.startedAt + 20_000)
 
         phone.awaitVerified(verification)
-        assertEquals(listOf("02079460999", "+442079460123"), phone.server.calls.map { it.number })
+        assertEquals(
+            listOf("02079460999", "+442079460999", "+442079460123"),
+            phone.server.calls.map { it.number },
+        )
+        assertEquals(
+            listOf(ObservedCall.Source.RINGING, ObservedCall.Source.CALL_LOG, ObservedCall.Source.CALL_LOG),
+            verification.observedCalls.map { it.source },
+        )
     }
 
     @Test
-    fun `a second SIM works on the ringing path`() {
+    fun `a call-log row is handed over once, however often the log is re-read`() {
+        phone.grant(Manifest.permission.READ_CALL_LOG)
+        val verification = phone.start()
+        phone.awaitState(verification) { it is VerificationState.AwaitingCall }
+
+        phone.logCall("+447700900999", phone.startedAt + 1_000)
+        phone.waitUntil { phone.server.calls.size == 1 }
+        // Each change of the log re-reads every row since the start.
+        phone.logCall("+447700900998", phone.startedAt + 2_000)
+        phone.logCall("+442079460123", phone.startedAt + 3_000)
+
+        phone.awaitVerified(verification)
+        // The last two may reach the core in either order.
+        assertEquals(
+            listOf("+442079460123", "+447700900998", "+447700900999"),
+            phone.server.calls.map { it.number }.sorted(),
+        )
+    }
+
+    @Test
+    fun `a call on the second SIM is seen on the ringing path`() {
         phone.grantAutomatic()
         phone.dualSim()
         val verification = phone.start()
@@ -111,11 +140,11 @@ class CallDetectionTest {
         phone.ring("+442079460123") { putExtra(SubscriptionManager.EXTRA_SLOT_INDEX, 1) }
 
         phone.awaitVerified(verification)
-        assertEquals(1u, phone.server.calls.single().simSlot)
+        assertEquals("+442079460123", phone.server.calls.single().number)
     }
 
     @Test
-    fun `a second SIM named only by its subscription id is mapped to its slot`() {
+    fun `calls on either SIM are seen on both paths`() {
         phone.grantAutomatic()
         phone.dualSim()
         val verification = phone.start()
@@ -123,10 +152,12 @@ class CallDetectionTest {
 
         // Before API 30 the broadcast names the SIM by subscription under "subscription".
         phone.ring("+442079460999") { putExtra("subscription", 7) }
+        phone.waitUntil { phone.server.calls.size == 1 }
+        // The call log holds the rows of every SIM (phone_account_id 6: the first).
         phone.logCall("+442079460123", phone.startedAt + 30_000, phoneAccountId = "6")
 
         phone.awaitVerified(verification)
-        assertEquals(listOf(1u, 0u), phone.server.calls.map { it.simSlot })
+        assertEquals(listOf("+442079460999", "+442079460123"), phone.server.calls.map { it.number })
     }
 
     @Test
@@ -173,6 +204,6 @@ class CallDetectionTest {
 
         phone.awaitVerified(verification)
         assertEquals(0, phone.endedCalls.get())
-        assertNull(phone.server.calls.single().simSlot)
+        assertEquals(1, phone.server.calls.size)
     }
 }

@@ -1,16 +1,17 @@
 package dev.motp.android
 
-import dev.motp.sdk.CallMatch
+import dev.motp.core.CallMatch
+import dev.motp.core.CallVisibility
+import dev.motp.core.CallerInfo
+import dev.motp.core.IgnoredCall
+import dev.motp.core.ManualEntryReason
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationInfo
+import dev.motp.core.VerificationListener
+import dev.motp.core.VerificationState
 import dev.motp.sdk.CallerIdMatch
-import dev.motp.sdk.CallerPattern
-import dev.motp.sdk.IgnoredCall
-import dev.motp.sdk.ManualEntryReason
 import dev.motp.sdk.MissedCallMatcher
-import dev.motp.sdk.MotpException
-import dev.motp.sdk.VerificationInfo
 import dev.motp.sdk.VerificationInterface
-import dev.motp.sdk.VerificationListener
-import dev.motp.sdk.VerificationState
 import kotlinx.coroutines.CompletableDeferred
 import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
@@ -19,12 +20,16 @@ import java.util.concurrent.CopyOnWriteArrayList
  * The mOTP server, faked on the host, behind UniFFI's generated
  * `VerificationInterface` (the seam UniFFI generates for test doubles).
  *
- * Only the server is fake: whether a number is the verification call is
- * decided by the real Rust matcher (`MissedCallMatcher` from
- * libmotp_ffi.so, through JNA), the way the core decides on a phone.
+ * Whether a number is the verification call is decided by the real Rust
+ * matcher (`MissedCallMatcher` from libmotp_ffi.so, through JNA); the
+ * rest of the core (which sighting counts, retries, deadlines) is not
+ * here: [RealCoreTest] runs the real one. This fake records every sighting
+ * the shell hands over, checks each matching one, and follows the
+ * visibility it is given the way the core does (manual entry without
+ * numbers, after a resend too).
  */
 class FakeServer(
-    val pattern: CallerPattern = CallerPattern("+442079460", 3u),
+    val pattern: CallerInfo = CallerInfo("+442079460", 3u),
     private val code: String = "123",
     private val homeCountry: String = "GB",
 ) {
@@ -33,17 +38,22 @@ class FakeServer(
 
     val verifications = CopyOnWriteArrayList<FakeVerification>()
 
-    data class Call(val number: String, val observedAt: Instant, val simSlot: UInt?)
+    data class Call(val number: String, val observedAt: Instant)
 
     val calls: List<Call> get() = verifications.flatMap { it.calls }
 
-    internal val starter = VerificationStarter { phoneNumber, listener ->
+    internal val starter = VerificationStarter { phoneNumber, visibility, listener ->
         answer?.await()
-        FakeVerification(phoneNumber, listener).also { verifications += it }
+        FakeVerification(phoneNumber, visibility, listener).also {
+            verifications += it
+            it.begin()
+        }
     }
 
     inner class FakeVerification(
         private val phoneNumber: String,
+        /** What the shell said, at the start, it can see of calls. */
+        @Volatile var visibility: CallVisibility,
         private val listener: VerificationListener,
     ) : VerificationInterface, AutoCloseable {
         val calls = CopyOnWriteArrayList<Call>()
@@ -59,9 +69,17 @@ class FakeServer(
         private val matcher = MissedCallMatcher(pattern, homeCountry)
         private val token = "tok_" + phoneNumber.filter(Char::isDigit)
 
-        init {
+        /** The server answered: the call is on its way. */
+        fun begin() {
             moveTo(VerificationState.Requesting)
-            moveTo(VerificationState.AwaitingCall)
+            moveTo(waiting())
+        }
+
+        /** Where the core waits, given what the phone can see of calls. */
+        private fun waiting(): VerificationState = when (visibility) {
+            CallVisibility.NUMBERS -> VerificationState.AwaitingCall
+            CallVisibility.PERMISSION_MISSING -> VerificationState.ManualEntry(ManualEntryReason.PERMISSION_MISSING)
+            CallVisibility.HIDDEN -> VerificationState.ManualEntry(ManualEntryReason.CALLS_UNREADABLE)
         }
 
         @Synchronized
@@ -71,7 +89,7 @@ class FakeServer(
             listener.onStateChanged(next)
         }
 
-        override fun caller(): CallerPattern = pattern
+        override fun caller(): CallerInfo = pattern
 
         override fun id(): String = "ver_1"
 
@@ -83,15 +101,13 @@ class FakeServer(
 
         override suspend fun nextState(): VerificationState = state
 
-        val switchesToManualEntry = java.util.concurrent.atomic.AtomicInteger()
-
-        override fun switchToManualEntry(reason: ManualEntryReason) {
-            switchesToManualEntry.incrementAndGet()
-            if (state == VerificationState.AwaitingCall) moveTo(VerificationState.ManualEntry(reason))
+        override fun setCallVisibility(visibility: CallVisibility) {
+            this.visibility = visibility
+            if (state == VerificationState.AwaitingCall || state is VerificationState.ManualEntry) moveTo(waiting())
         }
 
-        override suspend fun onIncomingCall(number: String, observedAt: Instant, simSlot: UInt?): CallMatch {
-            calls += Call(number, observedAt, simSlot)
+        override suspend fun onIncomingCall(number: String, observedAt: Instant): CallMatch {
+            calls += Call(number, observedAt)
             if (state.isFinal() || state == VerificationState.Verifying) {
                 return CallMatch.Ignored(IgnoredCall.NotAwaitingCall)
             }
@@ -103,7 +119,7 @@ class FakeServer(
                         moveTo(VerificationState.Verified(token))
                         CallMatch.Verified(token)
                     } else {
-                        moveTo(VerificationState.AwaitingCall)
+                        moveTo(waiting())
                         throw MotpException.WrongCode(2u)
                     }
                 }
@@ -117,9 +133,9 @@ class FakeServer(
             return token
         }
 
-        /** A new call is on its way: the verification awaits it again. */
+        /** A new call is on its way: the verification awaits it again, if this phone can see it. */
         override suspend fun resend() {
-            moveTo(VerificationState.AwaitingCall)
+            moveTo(waiting())
         }
 
         override suspend fun cancel() {

@@ -7,10 +7,11 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.runBlocking
-import dev.motp.sdk.CallerPattern
-import dev.motp.sdk.ManualEntryReason
-import dev.motp.sdk.MotpException
-import dev.motp.sdk.VerificationState
+import dev.motp.core.CallVisibility
+import dev.motp.core.CallerInfo
+import dev.motp.core.ManualEntryReason
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationState
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -39,28 +40,35 @@ class LifecycleTest {
             state,
         )
         assertEquals(AutomationLevel.MANUAL, verification.automation.level)
+        assertEquals(CallVisibility.PERMISSION_MISSING, phone.server.verifications.single().visibility)
         assertEquals(0, phone.phoneStateReceivers())
         assertEquals(0, phone.callLogObservers())
 
-        assertEquals(CallerPattern("+442079460", 3u), runBlocking { verification.caller() })
+        assertEquals(CallerInfo("+442079460", 3u), runBlocking { verification.caller() })
         assertEquals("tok_447700900123", runBlocking { verification.submitCode("123") })
         phone.awaitVerified(verification)
     }
 
     @Test
-    fun `after a resend a phone without permissions stays in manual entry`() {
-        val verification = phone.start()
-        val states = java.util.concurrent.CopyOnWriteArrayList<VerificationState>()
-        phone.scope.launch(Dispatchers.Unconfined) { verification.state.collect { states += it } }
-        phone.awaitState(verification) { it is VerificationState.ManualEntry }
+    fun `the core is told at the start what the phone can see of calls`() {
+        // The shell decides nothing itself: it passes the visibility, the core
+        // picks the state (RealCoreTest runs the real one, resend included).
+        phone.grantAutomatic()
+        val automatic = phone.start()
+        phone.awaitState(automatic) { it is VerificationState.AwaitingCall }
+        assertEquals(CallVisibility.NUMBERS, automatic.callVisibility)
+        automatic.cancel()
 
-        runBlocking { verification.resend() }
+        phone.deny(Manifest.permission.READ_CALL_LOG)
+        val nudge = phone.start()
+        phone.awaitState(nudge) { it is VerificationState.ManualEntry }
+        assertEquals(AutomationLevel.RING_NUDGE, nudge.automation.level)
+        assertEquals(CallVisibility.PERMISSION_MISSING, nudge.callVisibility)
 
-        val fake = phone.server.verifications.single()
-        waitUntil { fake.switchesToManualEntry.get() == 2 && fake.state() is VerificationState.ManualEntry }
-        assertTrue(verification.state.value is VerificationState.ManualEntry)
-        // The wait for a call this phone cannot read is never shown.
-        assertFalse(states.any { it == VerificationState.AwaitingCall })
+        assertEquals(
+            listOf(CallVisibility.NUMBERS, CallVisibility.PERMISSION_MISSING),
+            phone.server.verifications.map { it.visibility },
+        )
     }
 
     @Test
@@ -80,7 +88,7 @@ class LifecycleTest {
         phone.awaitVerified(done)
         val error = runCatching { runBlocking { done.submitCode("123") } }.exceptionOrNull()
         assertTrue(error is MotpException.InvalidState)
-        assertEquals(CallerPattern("+442079460", 3u), runBlocking { done.caller() })
+        assertEquals(CallerInfo("+442079460", 3u), runBlocking { done.caller() })
     }
 
     @Test
@@ -104,12 +112,15 @@ class LifecycleTest {
 
         val nudges = java.util.concurrent.CopyOnWriteArrayList<Int?>()
         val collecting = phone.scope.launch(Dispatchers.Unconfined) { verification.ringing.collect { nudges += it } }
-        // API 28+: without READ_CALL_LOG the broadcast comes without a number.
+        // API 28+: without READ_CALL_LOG the broadcast comes without a number, on any SIM.
         phone.ring(null) { putExtra(android.telephony.SubscriptionManager.EXTRA_SLOT_INDEX, 0) }
-        waitUntil { nudges.isNotEmpty() }
+        phone.dualSim()
+        // Before API 30 the broadcast names the SIM by subscription (7: the second).
+        phone.ring(null) { putExtra("subscription", 7) }
+        waitUntil { nudges.size == 2 }
         collecting.cancel()
 
-        assertEquals(listOf<Int?>(0), nudges.toList())
+        assertEquals(listOf<Int?>(0, 1), nudges.toList())
         assertTrue(phone.server.calls.isEmpty())
     }
 
@@ -184,7 +195,7 @@ class LifecycleTest {
         phone.grantAutomatic()
         val refusing = Motp(
             phone.app,
-            { _, _ -> throw MotpException.DestinationNotAllowed("premium-rate number") },
+            { _, _, _ -> throw MotpException.DestinationNotAllowed("premium-rate number") },
             Dispatchers.IO,
             { phone.startedAt },
             null,

@@ -1,20 +1,20 @@
 package dev.motp.android
 
+import dev.motp.core.CallerInfo
+import dev.motp.core.MatchRejection
+import dev.motp.core.MotpConfig
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationState
 import dev.motp.sdk.CallerIdMatch
-import dev.motp.sdk.CallerPattern
 import dev.motp.sdk.LogLevel
-import dev.motp.sdk.MatchRejection
 import dev.motp.sdk.MissedCallMatcher
-import dev.motp.sdk.MotpConfig
-import dev.motp.sdk.VerificationState
+import dev.motp.sdk.MotpLogger
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import dev.motp.sdk.Logger
-import dev.motp.sdk.MotpException
 import dev.motp.sdk.setLogLevel
 import dev.motp.sdk.setLogger
 import org.junit.Assert.assertEquals
@@ -44,7 +44,7 @@ class NativeLibraryTest {
     @Test
     fun `the real library loads in the Android sandbox`() {
         setLogLevel(LogLevel.WARN)
-        val logger = object : Logger {
+        val logger = object : MotpLogger {
             override fun log(level: LogLevel, target: String, message: String) = Unit
         }
         setLogger(logger, LogLevel.INFO)
@@ -53,7 +53,7 @@ class NativeLibraryTest {
 
     @Test
     fun `the real matcher reads the presentations Android gives`() {
-        MissedCallMatcher(CallerPattern("+442079460", 3u), "GB").use { matcher ->
+        MissedCallMatcher(CallerInfo("+442079460", 3u), "GB").use { matcher ->
             assertEquals(CallerIdMatch.Code("123"), matcher.matchNumber("020 7946 0123"))
             assertEquals(CallerIdMatch.Code("123"), matcher.matchNumber("+442079460123"))
             assertEquals(CallerIdMatch.Rejected(MatchRejection.WITHHELD), matcher.matchNumber("-2"))

@@ -6,6 +6,7 @@ import android.content.Intent
 import android.content.pm.PackageManager
 import android.telephony.TelephonyManager
 import androidx.activity.result.contract.ActivityResultContracts.RequestMultiplePermissions
+import dev.motp.core.CallerInfo
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
@@ -76,6 +77,7 @@ class PlatformPiecesTest {
         val view = CodeEntryView(app)
         val completed = mutableListOf<String>()
         view.onCodeComplete = { completed += it }
+        view.homeCountry = null
         view.setCaller("+442079460", 3)
         assertEquals("+44 20 7946 0___", view.numberView.text.toString())
 
@@ -91,11 +93,25 @@ class PlatformPiecesTest {
     @Test
     fun `the code-entry view accepts only the expected digits`() {
         val view = CodeEntryView(app)
-        view.setCaller("+442079460", 3)
+        view.homeCountry = "GB"
+        view.setCaller(CallerInfo("+442079460", 3u))
         view.setCode("4a5-6789")
         assertEquals("456", view.code)
         view.setCaller("+12015550", 3)
         assertEquals("", view.code)
-        assertEquals("+1 201 555 0___", view.numberView.text.toString())
+        assertEquals("+1 201-555-0___", view.numberView.text.toString())
+    }
+
+    @Test
+    fun `the code-entry view shows a caller of the home country as the phone does`() {
+        shadowOf(app.getSystemService(TelephonyManager::class.java)).setSimCountryIso("gb")
+        val view = CodeEntryView(app)
+        assertEquals("GB", view.homeCountry)
+        view.setCaller(CallerInfo("+442079460", 3u))
+        assertEquals("020 7946 0___", view.numberView.text.toString())
+        view.codeInput.setText("1")
+        assertEquals("020 7946 01__", view.numberView.text.toString())
+        view.homeCountry = null
+        assertEquals("+44 20 7946 01__", view.numberView.text.toString())
     }
 }

@@ -8,7 +8,7 @@ import android.os.Looper
 import android.provider.CallLog
 import android.telephony.SubscriptionManager
 import android.telephony.TelephonyManager
-import dev.motp.sdk.VerificationState
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
