@@ -1,5 +1,8 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallVisibility
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.test.runTest
 import org.junit.jupiter.api.Test
 import java.time.Instant
@@ -14,7 +17,7 @@ class ExpiryTest {
     @Test
     fun `a verification expires by itself, and its code no longer counts`() = runTest {
         val recorder = StateRecorder()
-        val verification = server.client().startVerification(freshPhoneNumber(), recorder)
+        val verification = server.client().startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, recorder)
         val caller = server.lastCaller(verification.id())
         assertTrue(verification.info().expiresAt.isBefore(Instant.now().plusSeconds(5)))
 
@@ -26,7 +29,7 @@ class ExpiryTest {
 
     @Test
     fun `a resend before resend_after is RateLimited without asking the server`() = runTest {
-        val verification = server.client().startVerification(freshPhoneNumber())
+        val verification = server.client().startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         val error = assertFailsWith<MotpException.RateLimited> { verification.resend() }
         // 60 seconds, rounded up, plus at most a second of clock skew allowance.
         assertTrue(error.retryAfterSecs in 1uL..61uL, "retry after ${error.retryAfterSecs}")

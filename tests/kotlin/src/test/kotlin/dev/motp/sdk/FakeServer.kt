@@ -11,15 +11,28 @@ import kotlin.concurrent.thread
 
 /**
  * A scripted HTTP server for the answers the real server does not give on
- * demand (5xx, nonsense, a failed call, 404/409 on a check): each request
- * gets the response [respond] returns for its method and path.
+ * demand (5xx, nonsense, a failed call, 404/409 on a check, no answer at
+ * all): each request gets the response [respond] returns for its method and
+ * path, and is kept in [requests].
  */
 class FakeServer(private val respond: (method: String, path: String) -> Answer) : AutoCloseable {
     data class Answer(val status: Int, val body: String, val contentType: String = "application/json")
 
+    /** One request received: method, path and body. */
+    data class Request(val method: String, val path: String, val body: String)
+
+    val requests = CopyOnWriteArrayList<Request>()
+
     private val http = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0).apply {
         createContext("/") { exchange ->
+            val body = exchange.requestBody.use { String(it.readBytes()) }
+            requests += Request(exchange.requestMethod, exchange.requestURI.path, body)
             val answer = respond(exchange.requestMethod, exchange.requestURI.path)
+            if (answer === DROP) {
+                // Closed before any response header: the connection itself is closed.
+                exchange.close()
+                return@createContext
+            }
             val bytes = answer.body.toByteArray()
             exchange.responseHeaders.add("Content-Type", answer.contentType)
             exchange.sendResponseHeaders(answer.status, if (bytes.isEmpty()) -1 else bytes.size.toLong())
@@ -33,6 +46,9 @@ class FakeServer(private val respond: (method: String, path: String) -> Answer) 
     override fun close() = http.stop(0)
 
     companion object {
+        /** No answer: the connection is closed once the request is read (a network error). */
+        val DROP = Answer(0, "")
+
         /** A freshly created verification, as `POST /v1/verifications` returns it. */
         fun verification(status: String = "calling", failureReason: String? = null): Answer {
             val now = Instant.now().truncatedTo(ChronoUnit.SECONDS)

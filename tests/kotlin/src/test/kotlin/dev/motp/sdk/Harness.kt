@@ -1,5 +1,6 @@
 package dev.motp.sdk
 
+import dev.motp.core.MotpConfig
 import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest

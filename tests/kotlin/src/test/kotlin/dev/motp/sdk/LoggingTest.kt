@@ -1,5 +1,6 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallVisibility
 import kotlinx.coroutines.test.runTest
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
@@ -10,7 +11,7 @@ import kotlin.test.assertTrue
 
 class LoggingTest {
     private val lines = CopyOnWriteArrayList<Triple<LogLevel, String, String>>()
-    private val logger = object : Logger {
+    private val logger = object : MotpLogger {
         override fun log(level: LogLevel, target: String, message: String) {
             lines += Triple(level, target, message)
         }
@@ -24,7 +25,7 @@ class LoggingTest {
         setLogger(logger, LogLevel.TRACE)
         val server = TestServer.main
         val phoneNumber = freshPhoneNumber()
-        val verification = server.client().startVerification(phoneNumber)
+        val verification = server.client().startVerification(phoneNumber, CallVisibility.NUMBERS)
         val caller = server.lastCaller(verification.id())
         verification.onIncomingCall(caller, Instant.now())
 
@@ -38,7 +39,7 @@ class LoggingTest {
     @Test
     fun `the level filters lines`() = runTest {
         setLogger(logger, LogLevel.ERROR)
-        val verification = TestServer.main.client().startVerification(freshPhoneNumber())
+        val verification = TestServer.main.client().startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         verification.cancel()
         assertTrue(lines.all { it.first == LogLevel.ERROR }, "$lines")
     }

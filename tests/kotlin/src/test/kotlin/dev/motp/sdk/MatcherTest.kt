@@ -1,5 +1,8 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallerInfo
+import dev.motp.core.MatchRejection
+import dev.motp.core.MotpException
 import org.junit.jupiter.api.Test
 import java.time.Instant
 import kotlin.test.assertEquals
@@ -8,12 +11,12 @@ import kotlin.test.assertNull
 
 /** Bring your own backend: no server, the pattern in, the code out. */
 class MatcherTest {
-    private val pattern = CallerPattern("+44 20 7946 0", 3u)
+    private val pattern = CallerInfo("+44 20 7946 0", 3u)
 
     @Test
     fun `every presentation of the number yields the code, leading zeros kept`() {
         val matcher = MissedCallMatcher(pattern, "GB")
-        assertEquals(CallerPattern("+442079460", 3u), matcher.pattern())
+        assertEquals(CallerInfo("+442079460", 3u), matcher.pattern())
         for (number in listOf("+44 20 7946 0123", "020 7946 0123", "0044 20 7946 0123", "442079460123")) {
             assertEquals(CallerIdMatch.Code("123"), matcher.matchNumber(number), number)
         }
@@ -33,9 +36,9 @@ class MatcherTest {
 
     @Test
     fun `a malformed pattern or an unknown country is InvalidInput`() {
-        assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(CallerPattern("442079460", 3u), "GB") }
-        assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(CallerPattern("+442079460", 0u), "GB") }
-        assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(CallerPattern("+442079460", 300u), "GB") }
+        assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(CallerInfo("442079460", 3u), "GB") }
+        assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(CallerInfo("+442079460", 0u), "GB") }
+        assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(CallerInfo("+442079460", 255u), "GB") }
         assertFailsWith<MotpException.InvalidInput> { MissedCallMatcher(pattern, "ZZ") }
     }
 

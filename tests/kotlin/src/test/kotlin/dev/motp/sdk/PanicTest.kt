@@ -1,5 +1,7 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallerInfo
+import dev.motp.core.MotpException
 import kotlinx.coroutines.test.runTest
 import org.junit.jupiter.api.Test
 import kotlin.test.assertContains
@@ -17,7 +19,7 @@ class PanicTest {
         val error = assertFailsWith<InternalException> { debugForcePanic() }
         assertContains(error.message.orEmpty(), "deliberate panic")
         // The library still works afterwards.
-        assertEquals(CallerIdMatch.Code("123"), MissedCallMatcher(CallerPattern("+442079460", 3u), "GB").matchNumber("+442079460123"))
+        assertEquals(CallerIdMatch.Code("123"), MissedCallMatcher(CallerInfo("+442079460", 3u), "GB").matchNumber("+442079460123"))
     }
 
     @Test

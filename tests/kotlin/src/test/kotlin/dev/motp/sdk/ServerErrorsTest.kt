@@ -1,5 +1,9 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallVisibility
+import dev.motp.core.MotpConfig
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.test.runTest
 import org.junit.jupiter.api.Test
 import java.time.Duration
@@ -19,21 +23,21 @@ class ServerErrorsTest {
     @Test
     fun `a malformed phone number is InvalidPhoneNumber`() = runTest {
         assertFailsWith<MotpException.InvalidPhoneNumber> {
-            server.client().startVerification("+44 12")
+            server.client().startVerification("+44 12", CallVisibility.NUMBERS)
         }
     }
 
     @Test
     fun `an unknown key is Unauthorized`() = runTest {
         assertFailsWith<MotpException.Unauthorized> {
-            server.client(key = "pk_unknown0000000000000000000000").startVerification(freshPhoneNumber())
+            server.client(key = "pk_unknown0000000000000000000000").startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         }
     }
 
     @Test
     fun `a country outside the allow-list is DestinationNotAllowed`() = runTest {
         assertFailsWith<MotpException.DestinationNotAllowed> {
-            server.client().startVerification("+33 6 12 34 56 78")
+            server.client().startVerification("+33 6 12 34 56 78", CallVisibility.NUMBERS)
         }
     }
 
@@ -42,7 +46,7 @@ class ServerErrorsTest {
         val client = server.client()
         val number = freshPhoneNumber()
         val error = assertFailsWith<MotpException.RateLimited> {
-            repeat(10) { client.startVerification(number).cancel() }
+            repeat(10) { client.startVerification(number, CallVisibility.NUMBERS).cancel() }
         }
         assertTrue(error.retryAfterSecs > 0u, "retry after ${error.retryAfterSecs}")
     }
@@ -61,7 +65,7 @@ class ServerErrorsTest {
     @Test
     fun `nothing listening is Network`() = runTest {
         assertFailsWith<MotpException.Network> {
-            MotpClient(config(closedPortUrl(), "pk_test")).startVerification(freshPhoneNumber())
+            MotpClient(config(closedPortUrl(), "pk_test")).startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         }
     }
 
@@ -71,7 +75,7 @@ class ServerErrorsTest {
             val client = MotpClient(
                 MotpConfig(silent.url, "pk_test", "GB", requestTimeout = Duration.ofMillis(300)),
             )
-            assertFailsWith<MotpException.Timeout> { client.startVerification(freshPhoneNumber()) }
+            assertFailsWith<MotpException.Timeout> { client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS) }
         }
     }
 
@@ -79,7 +83,7 @@ class ServerErrorsTest {
     fun `a 5xx is Server with the status`() = runTest {
         FakeServer { _, _ -> FakeServer.problem(500, "internal") }.use { fake ->
             val error = assertFailsWith<MotpException.Server> {
-                MotpClient(config(fake.url, "pk_test")).startVerification(freshPhoneNumber())
+                MotpClient(config(fake.url, "pk_test")).startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
             }
             assertEquals(500.toUShort(), error.status)
         }
@@ -89,7 +93,7 @@ class ServerErrorsTest {
     fun `an answer that is not the protocol is InvalidResponse`() = runTest {
         FakeServer { _, _ -> FakeServer.Answer(201, """{"hello": "world"}""") }.use { fake ->
             assertFailsWith<MotpException.InvalidResponse> {
-                MotpClient(config(fake.url, "pk_test")).startVerification(freshPhoneNumber())
+                MotpClient(config(fake.url, "pk_test")).startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
             }
         }
     }
@@ -99,7 +103,7 @@ class ServerErrorsTest {
         FakeServer { _, _ -> FakeServer.verification("failed", failureReason = "busy") }.use { fake ->
             val client = MotpClient(config(fake.url, "pk_test"))
             val state = try {
-                client.startVerification(freshPhoneNumber()).state()
+                client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS).state()
             } catch (e: MotpException.CallFailed) {
                 VerificationState.Failed(e)
             }
@@ -131,7 +135,7 @@ class ServerErrorsTest {
                 else -> FakeServer.verification()
             }
         }.use { fake ->
-            block(MotpClient(config(fake.url, "pk_test")).startVerification(freshPhoneNumber()))
+            block(MotpClient(config(fake.url, "pk_test")).startVerification(freshPhoneNumber(), CallVisibility.NUMBERS))
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallMatch
+import dev.motp.core.CallVisibility
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.test.runTest
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.BeforeAll
@@ -32,11 +35,11 @@ class SipFlowTest {
     fun `the Android way - the ringing number verifies with no typing`() = runTest {
         val recorder = StateRecorder()
         val phoneNumber = freshPhoneNumber()
-        val verification = server.client().startVerification(phoneNumber, recorder)
+        val verification = server.client().startVerification(phoneNumber, CallVisibility.NUMBERS, recorder)
 
         val call = phone.awaitCallTo(phoneNumber)
         assertTrue(call.number.startsWith(verification.caller().prefix), call.number)
-        val outcome = verification.onIncomingCall(call.number, call.observedAt, 0u)
+        val outcome = verification.onIncomingCall(call.number, call.observedAt)
 
         val token = assertIs<CallMatch.Verified>(outcome).token
         assertEquals(VerificationState.Verified(token), recorder.awaitFinal())
@@ -45,8 +48,8 @@ class SipFlowTest {
     @Test
     fun `the iOS way - the user types the last digits of the number`() = runTest {
         val phoneNumber = freshPhoneNumber()
-        val verification = server.client().startVerification(phoneNumber)
-        verification.switchToManualEntry(ManualEntryReason.CALLS_UNREADABLE)
+        val verification = server.client().startVerification(phoneNumber, CallVisibility.HIDDEN)
+        assertIs<VerificationState.ManualEntry>(verification.state())
 
         val call = phone.awaitCallTo(phoneNumber)
         val typed = codeOf(call.number, verification.caller().codeLength)

@@ -1,5 +1,7 @@
 package dev.motp.sdk
 
+import dev.motp.core.VerificationListener
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.withContext
@@ -17,11 +19,15 @@ class StateRecorder : VerificationListener {
     }
 
     /** Waits (in real time) until a final state has been heard, and returns it. */
-    suspend fun awaitFinal(seconds: Long = 10): VerificationState = realTime(seconds) {
-        var state = arrivals.receive()
-        while (!state.isFinal()) state = arrivals.receive()
-        state
-    }
+    suspend fun awaitFinal(seconds: Long = 10): VerificationState = awaitState(seconds) { it.isFinal() }
+
+    /** Waits (in real time) for the next state heard that satisfies [predicate], and returns it. */
+    suspend fun awaitState(seconds: Long = 10, predicate: (VerificationState) -> Boolean): VerificationState =
+        realTime(seconds) {
+            var state = arrivals.receive()
+            while (!predicate(state)) state = arrivals.receive()
+            state
+        }
 }
 
 /**
@@ -34,6 +40,9 @@ suspend fun <T> realTime(seconds: Long = 10, block: suspend () -> T): T =
 
 /** The digits a user would read off the call list: the last [codeLength] of [caller]. */
 fun codeOf(caller: String, codeLength: UInt): String = caller.takeLast(codeLength.toInt())
+
+/** [codeOf] for `caller().codeLength`. */
+fun codeOf(caller: String, codeLength: UByte): String = codeOf(caller, codeLength.toUInt())
 
 /** The names of [states], for readable assertions. */
 fun names(states: List<VerificationState>): List<String> = states.map { it::class.simpleName!! }

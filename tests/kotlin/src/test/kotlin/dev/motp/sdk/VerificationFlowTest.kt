@@ -1,5 +1,14 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallMatch
+import dev.motp.core.CallVisibility
+import dev.motp.core.CallerInfo
+import dev.motp.core.IgnoredCall
+import dev.motp.core.ManualEntryReason
+import dev.motp.core.MatchRejection
+import dev.motp.core.MotpException
+import dev.motp.core.VerificationListener
+import dev.motp.core.VerificationState
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.launch
@@ -21,12 +30,12 @@ class VerificationFlowTest {
     @Test
     fun `zero typing - the incoming number verifies and the listener hears every step in order`() = runTest {
         val recorder = StateRecorder()
-        val verification = client.startVerification(freshPhoneNumber(), recorder)
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, recorder)
         assertEquals(VerificationState.AwaitingCall, verification.state())
-        assertEquals(CallerPattern("+44207946", 4u), verification.caller())
+        assertEquals(CallerInfo("+44207946", 4u), verification.caller())
 
         val caller = server.lastCaller(verification.id())
-        val outcome = verification.onIncomingCall(caller, Instant.now(), 0u)
+        val outcome = verification.onIncomingCall(caller, Instant.now())
 
         val token = assertIs<CallMatch.Verified>(outcome).token
         assertEquals(VerificationState.Verified(token), verification.state())
@@ -39,7 +48,7 @@ class VerificationFlowTest {
 
     @Test
     fun `a national-format caller ID, as the phone shows it, verifies too`() = runTest {
-        val verification = client.startVerification(freshPhoneNumber())
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         val caller = server.lastCaller(verification.id()) // +44207946dddd
         val national = "020 7946 " + caller.takeLast(4)
 
@@ -49,10 +58,10 @@ class VerificationFlowTest {
     }
 
     @Test
-    fun `manual entry - the typed code verifies`() = runTest {
+    fun `manual entry - a phone that cannot see calls is asked for the code at once, and the typed code verifies`() = runTest {
         val recorder = StateRecorder()
-        val verification = client.startVerification(freshPhoneNumber(), recorder)
-        verification.switchToManualEntry(ManualEntryReason.CALLS_UNREADABLE)
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.HIDDEN, recorder)
+        assertEquals(VerificationState.ManualEntry(ManualEntryReason.CALLS_UNREADABLE), verification.state())
         val caller = server.lastCaller(verification.id())
 
         val token = verification.submitCode(codeOf(caller, verification.caller().codeLength))
@@ -60,18 +69,18 @@ class VerificationFlowTest {
         assertTrue(token.isNotEmpty())
         assertEquals(VerificationState.Verified(token), recorder.awaitFinal())
         assertEquals(
-            listOf("Requesting", "AwaitingCall", "ManualEntry", "Verifying", "Verified"),
+            listOf("Requesting", "ManualEntry", "Verifying", "Verified"),
             names(recorder.states),
         )
         assertEquals(
             VerificationState.ManualEntry(ManualEntryReason.CALLS_UNREADABLE),
-            recorder.states[2],
+            recorder.states[1],
         )
     }
 
     @Test
     fun `a wrong code throws WrongCode with the attempts left, and the right one still works`() = runTest {
-        val verification = client.startVerification(freshPhoneNumber())
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         val code = codeOf(server.lastCaller(verification.id()), 4u)
         val wrong = ((code.toInt() + 1) % 10_000).toString().padStart(4, '0')
 
@@ -86,7 +95,7 @@ class VerificationFlowTest {
     @Test
     fun `spending every attempt expires the verification`() = runTest {
         val recorder = StateRecorder()
-        val verification = client.startVerification(freshPhoneNumber(), recorder)
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, recorder)
         val code = codeOf(server.lastCaller(verification.id()), 4u)
         val wrong = (1..3).map { ((code.toInt() + it) % 10_000).toString().padStart(4, '0') }
 
@@ -103,7 +112,7 @@ class VerificationFlowTest {
 
     @Test
     fun `a typed code that is not digits of the right length is refused before any request`() = runTest {
-        val verification = client.startVerification(freshPhoneNumber())
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
 
         assertFailsWith<MotpException.InvalidInput> { verification.submitCode("12ab") }
         assertFailsWith<MotpException.InvalidInput> { verification.submitCode("123") }
@@ -112,9 +121,9 @@ class VerificationFlowTest {
 
     @Test
     fun `other calls are ignored with the reason and change nothing`() = runTest {
-        val verification = client.startVerification(freshPhoneNumber())
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
 
-        val foreign = verification.onIncomingCall("+33 1 23 45 67 89", Instant.now(), 1u)
+        val foreign = verification.onIncomingCall("+33 1 23 45 67 89", Instant.now())
         val withheld = verification.onIncomingCall("-2", Instant.now())
         val early = verification.onIncomingCall(
             server.lastCaller(verification.id()),
@@ -131,7 +140,7 @@ class VerificationFlowTest {
     @Test
     fun `cancel ends the verification at once and later calls are refused`() = runTest {
         val recorder = StateRecorder()
-        val verification = client.startVerification(freshPhoneNumber(), recorder)
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, recorder)
         val caller = server.lastCaller(verification.id())
 
         verification.cancel()
@@ -148,7 +157,7 @@ class VerificationFlowTest {
 
     @Test
     fun `resend places a new call whose number verifies`() = runTest {
-        val verification = client.startVerification(freshPhoneNumber())
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         val first = server.lastCaller(verification.id(), sequence = 1)
         // resend_after is whole seconds: wait for it rather than be refused.
         val wait = Duration.between(Instant.now(), verification.info().resendAfter)
@@ -169,7 +178,7 @@ class VerificationFlowTest {
     @Test
     fun `nextState walks the same states as the listener, then repeats the final one`() = runTest {
         val recorder = StateRecorder()
-        val verification = client.startVerification(freshPhoneNumber(), recorder)
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, recorder)
         val seen = mutableListOf(verification.state())
         val walker = launch {
             realTime {
@@ -189,7 +198,7 @@ class VerificationFlowTest {
 
     @Test
     fun `canceling the coroutine that waits for a state stops the wait, not the verification`() = runTest {
-        val verification = client.startVerification(freshPhoneNumber())
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS)
         val waiting = launch { realTime(30) { verification.nextState() } }
         realTime { waiting.cancel(); waiting.join() }
         assertTrue(waiting.isCancelled)
@@ -202,7 +211,7 @@ class VerificationFlowTest {
     fun `two verifications at once stay apart`() = runTest {
         val recorders = List(2) { StateRecorder() }
         val verifications = realTime {
-            recorders.map { async { client.startVerification(freshPhoneNumber(), it) } }.awaitAll()
+            recorders.map { async { client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, it) } }.awaitAll()
         }
         val (a, b) = verifications
         assertNotEquals(a.id(), b.id())
@@ -231,7 +240,7 @@ class VerificationFlowTest {
                 throw IllegalStateException("the app's listener failed")
             }
         }
-        val verification = client.startVerification(freshPhoneNumber(), throwing)
+        val verification = client.startVerification(freshPhoneNumber(), CallVisibility.NUMBERS, throwing)
 
         val outcome = verification.onIncomingCall(server.lastCaller(verification.id()), Instant.now())
 

@@ -1,11 +1,12 @@
 package dev.motp.sdk.bench
 
-import dev.motp.sdk.CallMatch
+import dev.motp.core.CallMatch
+import dev.motp.core.CallVisibility
+import dev.motp.core.CallerInfo
+import dev.motp.core.MotpConfig
 import dev.motp.sdk.CallerIdMatch
-import dev.motp.sdk.CallerPattern
 import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.MotpClient
-import dev.motp.sdk.MotpConfig
 import kotlinx.coroutines.runBlocking
 import java.lang.management.ManagementFactory
 import java.time.Instant
@@ -30,7 +31,7 @@ fun main() {
 
     runBlocking {
         val client = MotpClient(MotpConfig(url, key, "GB"))
-        val verification = client.startVerification("+447400123999")
+        val verification = client.startVerification("+447400123999", CallVisibility.NUMBERS)
         val now = Instant.now()
         check(verification.onIncomingCall(number, now) is CallMatch.Ignored)
 
@@ -43,7 +44,7 @@ fun main() {
         verification.cancel()
     }
 
-    val matcher = MissedCallMatcher(CallerPattern("+442079460", 3u), "GB")
+    val matcher = MissedCallMatcher(CallerInfo("+442079460", 3u), "GB")
     check(matcher.matchNumber("020 7946 0123") == CallerIdMatch.Code("123"))
     runBlocking {
         report("MissedCallMatcher.matchNumber (sync, baseline)", iterations, warmup) {
