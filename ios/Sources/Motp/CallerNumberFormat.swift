@@ -114,7 +114,7 @@ public enum CallerNumberFormat {
 
     private static func core(prefix: String, codeLength: Int, typed: String, form: DisplayForm) -> CallerDisplay? {
         guard let length = UInt8(exactly: codeLength) else { return nil }
-        return try? displayCaller(caller: CallerInfo(prefix: prefix, codeLength: length), typed: typed, form: form)
+        return try? MotpFFI.displayCaller(caller: CallerInfo(prefix: prefix, codeLength: length), typed: typed, form: form)
     }
 
     private static func ungrouped(prefix: String, codeLength: Int, typed: String) -> CallerDisplay {

@@ -2,17 +2,25 @@
 /// Swift, no UI.
 ///
 /// The code is the last `codeLength` digits of the number that called, so
-/// a user may paste the code itself, the whole number copied from the call
-/// list (`+44 20 7946 0123`, `020 7946 0123`, `0044 20 7946 0123`), or a
-/// sentence containing either. Digits from any script count (`١٢٣` is
-/// `123`).
+/// a user may type or paste the code itself, or paste the whole number
+/// copied from the call list (`+44 20 7946 0123`, `020 7946 0123`,
+/// `0044 20 7946 0123`), alone or in a sentence. Digits from any script
+/// count (`١٢٣` is `123`).
+///
+/// A paste with more digits than the code fills the code only when it
+/// holds the calling number itself: the known prefix followed by
+/// `codeLength` digits. Anything else (a code from an unrelated SMS, a
+/// long reference number) is refused and the field keeps what it had, so
+/// a stray paste can never auto-submit a wrong code.
 public enum CodeInput {
     /// The field's new content after an edit that turned `previous` into
     /// `proposed`: at most `codeLength` ASCII digits.
     ///
-    /// Typing past a full code is ignored (the code does not scroll);
-    /// anything longer is taken as a paste, see `code(inPasted:codeLength:prefix:)`,
-    /// and failing that its last `codeLength` digits are kept.
+    /// Up to `codeLength` digits are kept as they are (typing, deleting,
+    /// pasting the code alone). Typing past a full code is ignored (the
+    /// code does not scroll). More digits are taken as a paste: the code
+    /// when the text holds the calling number (see
+    /// `code(inPasted:codeLength:prefix:)`), otherwise `previous` unchanged.
     public static func accept(
         _ proposed: String,
         previous: String,
@@ -24,32 +32,52 @@ public enum CodeInput {
         if digits.count <= codeLength {
             return digits
         }
-        let kept = decimalDigits(previous)
-        if kept.count == codeLength, digits.count == codeLength + 1, digits.hasPrefix(kept) {
-            return kept
+        let kept = String(decimalDigits(previous).prefix(codeLength))
+        // The paste may sit before or after what the field held.
+        var pasted = [proposed]
+        if !previous.isEmpty, proposed.hasPrefix(previous) {
+            pasted.append(String(proposed.dropFirst(previous.count)))
         }
-        return code(inPasted: proposed, codeLength: codeLength, prefix: prefix)
-            ?? String(digits.suffix(codeLength))
+        if !previous.isEmpty, proposed.hasSuffix(previous) {
+            pasted.append(String(proposed.dropLast(previous.count)))
+        }
+        for text in pasted {
+            if let code = code(inPasted: text, codeLength: codeLength, prefix: prefix) {
+                return code
+            }
+        }
+        return kept
     }
 
-    /// The code in pasted text, or nil when there is no clear one.
+    /// The code in pasted text: the last `codeLength` digits of a number in
+    /// it that is the calling number, or nil when there is none.
     ///
     /// Looks at each number in the text (digits with the separators phones
-    /// use: space, `-`, `.`, `(`, `)`, `/`, `+`), last first:
-    /// 1. a full number with the caller's prefix, in any form that ends in
-    ///    the prefix's national digits and then `codeLength` digits: its
-    ///    last `codeLength` digits;
-    /// 2. otherwise a number of exactly `codeLength` digits.
+    /// use: space, `-`, `.`, `(`, `)`, `/`, `+`), last first. A number is
+    /// the calling number when it is the prefix's national digits followed
+    /// by `codeLength` digits, written the ways a phone shows it: alone,
+    /// after a trunk digit (`020 7946 0123`), after the country calling
+    /// code (`+44 20 7946 0123`), or after `00` / `011` and the calling
+    /// code. A bare run of `codeLength` digits inside longer text is not
+    /// taken: nothing ties it to this call.
     public static func code(inPasted text: String, codeLength: Int, prefix: String) -> String? {
         guard codeLength > 0 else { return nil }
-        let numbers = numbersIn(text)
         let national = nationalPart(of: prefix, codeLength: codeLength)
-        for number in numbers.reversed() where number.count > codeLength {
-            if number.dropLast(codeLength).hasSuffix(national) {
+        guard !national.isEmpty else { return nil }
+        let callingCode = CallerNumberFormat.callingCode(prefix: prefix, codeLength: codeLength)
+        var leads: Set<String> = [""]
+        if let callingCode {
+            leads.formUnion([callingCode, "00" + callingCode, "011" + callingCode])
+            leads.formUnion((0...9).map(String.init))
+        }
+        for number in numbersIn(text).reversed() where number.count > codeLength {
+            let known = number.dropLast(codeLength)
+            guard known.hasSuffix(national) else { continue }
+            if leads.contains(String(known.dropLast(national.count))) {
                 return String(number.suffix(codeLength))
             }
         }
-        return numbers.last { $0.count == codeLength }
+        return nil
     }
 
     /// Every decimal digit of `text` as ASCII, in order; other characters dropped.

@@ -37,30 +37,23 @@ public final class MotpVerification: @unchecked Sendable {
     /// The current state, then every change, ending after a final state
     /// (`.verified`, `.failed`, `.expired`, `.canceled`).
     ///
-    /// Cancelling the task that iterates it (a SwiftUI `.task` whose view
-    /// went away, say) cancels the verification. Each access makes a new
-    /// stream; iterate it from one task. To watch without that effect, use
-    /// `stateUpdates(cancellingVerification: false)`.
+    /// Watching never changes the verification: leaving the loop (`break`,
+    /// `first(where:)`), dropping the stream or cancelling the task that
+    /// iterates it (a SwiftUI `.task` whose view went away) only stops
+    /// watching. To stop the verification, call `cancel()`, for example in
+    /// `.onDisappear`; releasing the last reference to this object cancels
+    /// one that has not ended, too. Each access makes a new stream; any
+    /// number may be watched at once.
     public var states: AsyncStream<VerificationState> {
-        stateUpdates(cancellingVerification: true)
-    }
-
-    /// Like `states`; `cancellingVerification` says whether cancelling the
-    /// iterating task (or dropping the stream) before the end cancels the
-    /// verification.
-    public func stateUpdates(cancellingVerification: Bool) -> AsyncStream<VerificationState> {
-        guard cancellingVerification else { return broadcast.subscribe() }
-        let verification = self.verification
-        return broadcast.subscribe {
-            Task { try? await verification.cancel() }
-        }
+        broadcast.subscribe()
     }
 
     /// The token once the verification succeeds.
     ///
     /// Throws the reason it did not: the `MotpError` of `.failed`,
     /// `MotpError.Expired` or `MotpError.Canceled`. Cancelling the awaiting
-    /// task cancels the verification and throws `CancellationError`.
+    /// task stops the wait with `CancellationError` and leaves the
+    /// verification running; call `cancel()` to stop it.
     public var token: String {
         get async throws {
             for await state in states {
@@ -72,9 +65,9 @@ public final class MotpVerification: @unchecked Sendable {
                 case .expired:
                     throw MotpError.Expired
                 case .canceled:
-                    if Task.isCancelled { throw CancellationError() }
                     throw MotpError.Canceled
                 case .idle, .requesting, .awaitingCall, .manualEntry, .verifying:
+                    try Task.checkCancellation()
                     continue
                 }
             }
@@ -111,9 +104,14 @@ public final class MotpVerification: @unchecked Sendable {
         }
     }
 
-    /// Cancels the verification: the state becomes `.canceled` and the
-    /// server stops. No effect once it has ended. Returns at once; if the
-    /// server cannot be told, the verification expires there by itself.
+    /// Cancels the verification: the state becomes `.canceled` (every
+    /// `states` stream ends with it) and the server stops calling. No
+    /// effect once it has ended. Returns at once; if the server cannot be
+    /// told, the verification expires there by itself.
+    ///
+    /// This is the only way, besides releasing the object, that a
+    /// verification is cancelled: watching `states` or awaiting `token`
+    /// never cancels it.
     public func cancel() {
         let verification = self.verification
         Task { try? await verification.cancel() }

@@ -8,11 +8,9 @@ import MotpFFI
 /// A new subscriber gets the current state first, then every change, and
 /// its stream finishes after a final state. Nothing changes after a final
 /// state: later calls are ignored. Consecutive equal states are dropped.
+/// A subscriber that goes away (its task cancelled, its stream dropped, a
+/// `break` out of `for await`) is only removed: it never cancels anything.
 final class StateBroadcast: VerificationListener, @unchecked Sendable {
-    /// What a subscriber's stream does when the task iterating it is
-    /// cancelled (or the stream is dropped) before a final state.
-    typealias CancellationHandler = @Sendable () -> Void
-
     // Guards everything below. Continuations are yielded to under the lock
     // so that subscribers see changes in the order they happened; they are
     // finished outside it, because `finish()` runs `onTermination` at once,
@@ -75,9 +73,9 @@ final class StateBroadcast: VerificationListener, @unchecked Sendable {
         }
     }
 
-    /// A stream of the current state and every later change. When the
-    /// stream is cancelled before the verification ended, `onCancel` runs.
-    func subscribe(onCancel: CancellationHandler? = nil) -> AsyncStream<VerificationState> {
+    /// A stream of the current state and every later change, finishing
+    /// after a final state.
+    func subscribe() -> AsyncStream<VerificationState> {
         AsyncStream(bufferingPolicy: .unbounded) { continuation in
             lock.lock()
             let id = nextSubscriber
@@ -85,12 +83,8 @@ final class StateBroadcast: VerificationListener, @unchecked Sendable {
             lock.unlock()
 
             // Set before the continuation is shared, so no termination is missed.
-            continuation.onTermination = { [weak self] termination in
-                guard let self else { return }
-                let endedBefore = self.unsubscribe(id)
-                if case .cancelled = termination, !endedBefore {
-                    onCancel?()
-                }
+            continuation.onTermination = { [weak self] _ in
+                self?.unsubscribe(id)
             }
 
             lock.lock()
@@ -107,12 +101,11 @@ final class StateBroadcast: VerificationListener, @unchecked Sendable {
         }
     }
 
-    /// Removes a subscriber; returns whether the verification had ended.
-    private func unsubscribe(_ id: UInt64) -> Bool {
+    /// Removes a subscriber.
+    private func unsubscribe(_ id: UInt64) {
         lock.lock()
         defer { lock.unlock() }
         subscribers[id] = nil
-        return ended
     }
 }
 

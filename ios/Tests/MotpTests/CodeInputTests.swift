@@ -29,14 +29,23 @@ final class CodeInputTests: XCTestCase {
         XCTAssertEqual(accept("1+44 20 7946 0456", previous: "1"), "456")
     }
 
-    func testPastedSentenceGivesTheCodeInIt() {
+    func testPastedSentenceGivesTheCodeOfTheCallingNumberInIt() {
         XCTAssertEqual(accept("Missed call from +44 20 7946 0123 at 10:42"), "123")
-        XCTAssertEqual(accept("Your code is 987, ref 45678"), "987")
+        XCTAssertEqual(accept("011 44 20 7946 0789"), "789")
+        // The code alone, with words around it: no more digits than the code.
         XCTAssertEqual(accept("Code: 042"), "042")
     }
 
-    func testAnythingElseLongKeepsItsLastDigits() {
-        XCTAssertEqual(accept("987654"), "654")
+    func testAPasteThatDoesNotFitThePrefixChangesNothing() {
+        // A one-time code from an unrelated SMS, or any long number: its
+        // last digits are not taken (they would auto-submit a wrong code).
+        XCTAssertEqual(accept("987654"), "")
+        XCTAssertEqual(accept("987654", previous: "12"), "12")
+        XCTAssertEqual(accept("Your code is 987, ref 45678"), "")
+        // Another number ending in the code's length of digits.
+        XCTAssertEqual(accept("+44 20 7946 1123"), "")
+        XCTAssertEqual(accept("+33 20 7946 0123"), "")
+        XCTAssertEqual(accept("99 20 7946 0123"), "")
     }
 
     func testDigitsOfAnyScriptCount() {
@@ -48,6 +57,7 @@ final class CodeInputTests: XCTestCase {
     func testCodeInPastedTextIsNilWhenThereIsNone() {
         XCTAssertNil(CodeInput.code(inPasted: "no digits here", codeLength: 3, prefix: prefix))
         XCTAssertNil(CodeInput.code(inPasted: "12 and 34", codeLength: 3, prefix: prefix))
+        XCTAssertNil(CodeInput.code(inPasted: "Your code is 987", codeLength: 3, prefix: prefix))
         XCTAssertNil(CodeInput.code(inPasted: "123", codeLength: 0, prefix: prefix))
     }
 

@@ -1,7 +1,12 @@
+import Dispatch
 import Foundation
 @testable import Motp
 
 /// A one-shot event a test can await, instead of sleeping.
+///
+/// The locks in these fakes are only ever taken in synchronous code (a
+/// `locked` helper or a continuation's closure): Swift 6 forbids
+/// `NSLock.lock()` directly in an async function.
 final class Signal: @unchecked Sendable {
     private let lock = NSLock()
     private var fired = false
@@ -210,6 +215,13 @@ final class FakeClient: MotpClientProtocol, @unchecked Sendable {
         return numbers
     }
 
+    private func record(_ phoneNumber: String, _ visibility: CallVisibility) {
+        lock.lock()
+        defer { lock.unlock() }
+        numbers.append(phoneNumber)
+        seen.append(visibility)
+    }
+
     /// The `visibility` of each `startVerification` call.
     var visibilities: [CallVisibility] {
         lock.lock()
@@ -222,10 +234,7 @@ final class FakeClient: MotpClientProtocol, @unchecked Sendable {
         visibility: CallVisibility,
         listener: VerificationListener?
     ) async throws -> Verification {
-        lock.lock()
-        numbers.append(phoneNumber)
-        seen.append(visibility)
-        lock.unlock()
+        record(phoneNumber, visibility)
         startCalled.fire()
         if let gate = startGate {
             _ = await gate.wait()

@@ -55,7 +55,7 @@ final class MotpVerificationTests: XCTestCase {
     func testEverySubscriberSeesTheSameChanges() async throws {
         let verification = try await start()
         let first = collect(verification.states)
-        let second = collect(verification.stateUpdates(cancellingVerification: false))
+        let second = collect(verification.states)
 
         try await verification.submitCode("123")
 
@@ -74,7 +74,7 @@ final class MotpVerificationTests: XCTestCase {
         XCTAssertEqual(states, [.verified(token: "tok_1")])
     }
 
-    func testCancellingTheWatchingTaskCancelsTheVerification() async throws {
+    func testCancellingTheWatchingTaskLeavesTheVerificationAlone() async throws {
         let verification = try await start()
         let states = verification.states
         let watcher = Task {
@@ -82,23 +82,41 @@ final class MotpVerificationTests: XCTestCase {
         }
 
         watcher.cancel()
-
-        let cancelled = await fake.cancelled.wait()
-        XCTAssertTrue(cancelled)
-        XCTAssertEqual(verification.state, .canceled)
-        XCTAssertEqual(fake.cancelCount, 1)
-    }
-
-    func testWatchingWithoutCancellingLeavesTheVerificationAlone() async throws {
-        let verification = try await start()
-        let states = verification.stateUpdates(cancellingVerification: false)
-        let watcher = Task {
-            for await _ in states {}
-        }
-
-        watcher.cancel()
         await watcher.value
 
+        XCTAssertEqual(fake.cancelCount, 0)
+        XCTAssertEqual(verification.state, .manualEntry(reason: .callsUnreadable))
+    }
+
+    func testLeavingTheLoopOrDroppingTheStreamCancelsNothing() async throws {
+        let verification = try await start()
+
+        for await state in verification.states {
+            XCTAssertEqual(state, .manualEntry(reason: .callsUnreadable))
+            break
+        }
+        let first = await verification.states.first { _ in true }
+        _ = verification.states // made and dropped at once
+
+        XCTAssertEqual(first, .manualEntry(reason: .callsUnreadable))
+        XCTAssertEqual(fake.cancelCount, 0)
+        // The verification still runs: a new watcher sees it through.
+        let seen = collect(verification.states)
+        try await verification.submitCode("123")
+        let states = await seen.value
+        XCTAssertEqual(states.last, .verified(token: "tok_1"))
+    }
+
+    func testCancellingTheTokenWaitLeavesTheVerificationAlone() async throws {
+        let verification = try await start()
+        let waiting = Task { try await verification.token }
+
+        waiting.cancel()
+
+        do {
+            _ = try await waiting.value
+            XCTFail("expected CancellationError")
+        } catch is CancellationError {}
         XCTAssertEqual(fake.cancelCount, 0)
         XCTAssertEqual(verification.state, .manualEntry(reason: .callsUnreadable))
     }
@@ -197,7 +215,7 @@ final class MotpVerificationTests: XCTestCase {
 
     func testCancellingASubmitStopsTheWaitButTheCheckStillCounts() async throws {
         let verification = try await start()
-        let seen = collect(verification.stateUpdates(cancellingVerification: false))
+        let seen = collect(verification.states)
         let gate = Signal()
         fake.submitGate = gate
         let submitting = Task { try await verification.submitCode("123") }
@@ -251,18 +269,24 @@ final class StateBroadcastTests: XCTestCase {
         XCTAssertEqual(broadcast.current, .verifying)
     }
 
-    func testCancelledSubscriberRunsItsHandler() async {
+    func testACancelledSubscriberIsRemovedAndTheOthersCarryOn() async {
         let broadcast = StateBroadcast()
         broadcast.publish(.awaitingCall)
-        let handled = Signal()
-        let stream = broadcast.subscribe { handled.fire() }
+        let cancelled = broadcast.subscribe()
         let watcher = Task {
-            for await _ in stream {}
+            for await _ in cancelled {}
         }
-
         watcher.cancel()
+        await watcher.value
+        let other = broadcast.subscribe()
 
-        let fired = await handled.wait()
-        XCTAssertTrue(fired)
+        broadcast.publish(.verifying)
+        broadcast.publish(.verified(token: "tok"))
+
+        var seen: [VerificationState] = []
+        for await state in other {
+            seen.append(state)
+        }
+        XCTAssertEqual(seen, [.awaitingCall, .verifying, .verified(token: "tok")])
     }
 }

@@ -1,4 +1,5 @@
-@testable import Motp
+import Foundation
+@testable import MotpCallKit
 import XCTest
 
 final class CallArrivalTrackerTests: XCTestCase {

@@ -1,4 +1,5 @@
-@testable import Motp
+import Motp
+@testable import MotpUI
 import XCTest
 
 final class MotpCodeFieldTextTests: XCTestCase {

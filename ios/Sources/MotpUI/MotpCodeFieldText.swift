@@ -1,3 +1,5 @@
+import Motp
+
 /// The words `MotpCodeField` gives VoiceOver. English by default; give
 /// your own for the languages your app supports.
 public struct MotpCodeFieldText: Sendable {

@@ -1,5 +1,6 @@
+#if canImport(SwiftUI) && canImport(Combine)
 import Combine
-import MotpFFI
+import Motp
 import SwiftUI
 
 /// The code entry for a missed-call verification: the known part of the
@@ -16,7 +17,11 @@ import SwiftUI
 ///     MotpCodeField(caller: verification.caller, code: $code) { code in
 ///         Task { try await verification.submitCode(code) }
 ///     }
-///     .focusOnCallArrival(calls)
+///     .focusRequests(calls.arrivals)   // CallArrivalObserver, MotpCallKit
+///
+/// The number is laid out left to right in every locale, as phone numbers
+/// are written even in right-to-left scripts: an Arabic or Hebrew UI does
+/// not reverse its groups or move the code slots to the left.
 ///
 /// VoiceOver reads it as one field: "Code from the missed call", the
 /// number digit by digit with what is typed, and a hint saying where to
@@ -89,7 +94,9 @@ public struct MotpCodeField: View {
         _entry = State(initialValue: code.wrappedValue)
     }
 
-    /// Focuses the field (and VoiceOver) each time `requests` emits.
+    /// Focuses the field (and VoiceOver) each time `requests` emits, for
+    /// example `CallArrivalObserver.arrivals` (MotpCallKit) when a call
+    /// comes in or ends, the moment the user looks for the number.
     public func focusRequests<Requests: Publisher>(_ requests: Requests) -> MotpCodeField
         where Requests.Failure == Never
     {
@@ -98,17 +105,11 @@ public struct MotpCodeField: View {
         return copy
     }
 
-    #if os(iOS)
-    /// Focuses the field when a call comes in or ends, the moment the user
-    /// looks for the number. Start `observer` while the field is shown.
-    public func focusOnCallArrival(_ observer: CallArrivalObserver) -> MotpCodeField {
-        focusRequests(observer.arrivals)
-    }
-    #endif
-
     public var body: some View {
         slots
             .overlay(input)
+            // A phone number reads left to right in every script.
+            .environment(\.layoutDirection, .leftToRight)
             .contentShape(Rectangle())
             .onTapGesture { focus() }
             .onChange(of: entry) { proposed in
@@ -227,18 +228,17 @@ public struct MotpCodeField: View {
     }
 }
 
-/// The number pad, and the one-time-code content type: it tells iOS and
-/// password managers this is a short-lived code (no saving, no
-/// autocorrection) and lets the keyboard offer a code from Messages if
-/// your app also falls back to SMS.
+/// The number pad, and no content type: `.oneTimeCode` would make the
+/// keyboard offer codes from Messages, and no SMS code is ever this call's
+/// code (a suggestion of the right length would be submitted at once).
 private struct CodeKeyboard: ViewModifier {
     func body(content: Content) -> some View {
         #if os(iOS)
         content
             .keyboardType(.numberPad)
-            .textContentType(.oneTimeCode)
         #else
         content
         #endif
     }
 }
+#endif
