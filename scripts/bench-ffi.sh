@@ -11,6 +11,7 @@
 # Usage: scripts/bench-ffi.sh [ITERATIONS]   (default 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 iterations=${1:-200000}
 work=$(mktemp -d)

@@ -20,6 +20,7 @@
 #      quick try of the script itself), BENCH_PORT (free port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 SECS="${BENCH_SECONDS:-10}"
 (( SECS > 30 )) && SECS=30

@@ -22,6 +22,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/cargo.sh
+source "$root/scripts/lib/cargo.sh"  # `cargo fuzz` and `cargo install` pass through unchanged
 seconds="${FUZZ_SECONDS:-30}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$root/target/fuzz}"

@@ -12,6 +12,7 @@
 # The committed copy is generated without features: it is the SDK's API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 out=bindings/generated
 check=false

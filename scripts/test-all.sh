@@ -4,6 +4,7 @@
 # Kotlin syntax, …) in order. Each stage installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -12,6 +12,10 @@
 #   motp_pin DIR                   run a private copy of the binary from DIR
 #   rss_kib PID                    VmRSS of PID in KiB
 
+# MOTP_CARGO_VENDOR: cargo offline from vendored crates (scripts/lib/cargo.sh).
+# shellcheck source=../lib/cargo.sh
+source "$ROOT/scripts/lib/cargo.sh"
+
 MOTP_BIN="${MOTP_BIN:-}"
 MOTP_PID=""
 

@@ -3,6 +3,9 @@
 # Needs: $work (a temporary directory) and a `pids` array; the caller's
 # EXIT trap kills "${pids[@]}".
 
+# shellcheck source=cargo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cargo.sh"
+
 # build_ffi_and_server: private copies of the `testing` library, its
 # bindings and the server under $work (another build may replace
 # target/debug's while tests run).

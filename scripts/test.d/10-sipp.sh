@@ -11,6 +11,7 @@
 # turns "sipp not found" from a skip into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 if ! command -v sipp >/dev/null 2>&1; then
   apt-get install -y -q sip-tester >/dev/null ||

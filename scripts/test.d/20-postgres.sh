@@ -8,6 +8,7 @@
 # and removes the cluster on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
   apt-get install -y -q postgresql >/dev/null

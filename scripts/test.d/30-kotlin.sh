@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR; registry checks
+# Maven Central serves the test project's dependencies and the Kotlin
+# compiler plugin: without it this stage cannot run.
+motp_skip_unless_reachable maven
+
 command -v mvn >/dev/null && command -v java >/dev/null || {
   apt-get install -y -q maven openjdk-17-jdk-headless >/dev/null
 }

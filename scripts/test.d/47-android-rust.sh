@@ -12,6 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 triples=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
 min_sdk=26 # android/motp/build.gradle.kts minSdk

@@ -8,6 +8,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR; registry checks
+# Maven Central serves Robolectric, its android-all jar and the Kotlin
+# compiler plugin: without it this stage cannot run.
+motp_skip_unless_reachable maven
+
 command -v java >/dev/null || apt-get install -y -q openjdk-17-jdk-headless >/dev/null
 command -v mvn >/dev/null || apt-get install -y -q maven >/dev/null
 

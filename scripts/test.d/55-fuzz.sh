@@ -10,4 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+source scripts/lib/cargo.sh
+# cargo-fuzz and the fuzz crates' own dependencies (libfuzzer-sys; core/fuzz
+# and server/fuzz have their own Cargo.lock, not covered by a vendored
+# directory) come from crates.io.
+motp_skip_unless_reachable crates.io
+
 FUZZ_SECONDS="${MOTP_FUZZ_SECONDS:-15}" FUZZ_SANITIZER=none bash scripts/fuzz-smoke.sh

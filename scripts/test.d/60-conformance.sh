@@ -20,6 +20,7 @@ TIMEOUT="${CONFORMANCE_TIMEOUT:-600}"
 
 command -v curl >/dev/null || apt-get install -y -q curl >/dev/null
 if ! "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
+  motp_skip_unless_reachable pypi
   rm -rf "$VENV"; mkdir -p "$CACHE"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$ST_VERSION"
