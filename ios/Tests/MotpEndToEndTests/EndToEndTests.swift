@@ -11,7 +11,7 @@ import XCTest
 /// does them: the call cannot be read, so the code is typed.
 ///
 /// Skipped unless MOTP_SERVER_URL, MOTP_PUBLISHABLE_KEY and MOTP_SECRET_KEY
-/// are set.
+/// are set; with MOTP_REQUIRE_SERVER=1 (46-swift.sh) they fail instead.
 final class EndToEndTests: XCTestCase {
     private func server() throws -> TestServer {
         let environment = ProcessInfo.processInfo.environment
@@ -19,6 +19,9 @@ final class EndToEndTests: XCTestCase {
               let publishable = environment["MOTP_PUBLISHABLE_KEY"], !publishable.isEmpty,
               let secret = environment["MOTP_SECRET_KEY"], !secret.isEmpty
         else {
+            if environment["MOTP_REQUIRE_SERVER"] == "1" {
+                XCTFail("MOTP_REQUIRE_SERVER=1 but MOTP_SERVER_URL, MOTP_PUBLISHABLE_KEY or MOTP_SECRET_KEY is missing")
+            }
             throw XCTSkip("no server: run scripts/test.d/46-swift.sh")
         }
         return TestServer(url: url, publishableKey: publishable, secretKey: secret)
