@@ -83,6 +83,28 @@ pub struct DatabaseConfig {
     pub sqlite_synchronous: SqliteSynchronousConfig,
     /// Most connections kept open (PostgreSQL; SQLite readers). Default 8.
     pub max_connections: u32,
+    /// Longest wait, in ms, for a database connection: PostgreSQL's pool
+    /// (connecting included), SQLite's writer or a reader. When the
+    /// database cannot be reached, requests fail (503) after about this
+    /// long. Default 500.
+    pub acquire_timeout_ms: u64,
+    /// Longest time, in ms, a request's database work may take once it has
+    /// a connection: PostgreSQL's `statement_timeout` and SQLite's busy
+    /// timeout (waiting on another process's lock). A request that needs the
+    /// database answers 503 with `Retry-After` at the latest after
+    /// `acquire_timeout_ms` + `statement_timeout_ms`. Default 500.
+    pub statement_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    /// The longest a request may spend on the database before it answers
+    /// 503: a connection, then the statements.
+    pub fn request_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.acquire_timeout_ms
+                .saturating_add(self.statement_timeout_ms),
+        )
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -91,6 +113,8 @@ impl Default for DatabaseConfig {
             url: "sqlite://motp.db".into(),
             sqlite_synchronous: SqliteSynchronousConfig::Normal,
             max_connections: 8,
+            acquire_timeout_ms: 500,
+            statement_timeout_ms: 500,
         }
     }
 }
@@ -416,6 +440,16 @@ impl Config {
                     "limits.allowed_countries: unknown country {country:?}"
                 ));
             }
+        }
+        let db = &self.database;
+        if !(10..=60_000).contains(&db.acquire_timeout_ms)
+            || !(10..=600_000).contains(&db.statement_timeout_ms)
+        {
+            return fail(
+                "database.acquire_timeout_ms must be 10..=60000 and \
+                 database.statement_timeout_ms 10..=600000"
+                    .into(),
+            );
         }
         if self.server.body_limit_bytes < 256 {
             return fail("server.body_limit_bytes must be at least 256".into());

@@ -82,6 +82,18 @@ impl AppState {
         }
     }
 
+    /// Runs a request's database work within `database.acquire_timeout_ms`
+    /// + `statement_timeout_ms`; past that it fails (the API answers 503).
+    pub async fn db<T, E>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        E: From<crate::storage::StoreError>,
+    {
+        crate::storage::within(self.config.database.request_deadline(), work).await
+    }
+
     /// Now, by the injected clock (ms).
     pub fn now(&self) -> i64 {
         self.clock.now_ms()

@@ -117,7 +117,10 @@ pub async fn create(
         verified_at: None,
         version: 1,
     };
-    match state.store.create(&row, state.caps(), now).await? {
+    match state
+        .db(state.store.create(&row, state.caps(), now))
+        .await?
+    {
         Ok(()) => {}
         Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
         Err(CallRefused::Conflict) => return Err(VerifyError::Contended),
@@ -150,9 +153,9 @@ async fn load(
     attempt: usize,
 ) -> Result<VerificationRow, VerifyError> {
     let row = if attempt == 0 {
-        state.store.get(id).await?
+        state.db(state.store.get(id)).await?
     } else {
-        state.store.get_fresh(id).await?
+        state.db(state.store.get_fresh(id)).await?
     };
     match row {
         Some(row) if row.app_id == app_id => Ok(row),
@@ -188,7 +191,7 @@ async fn expire(state: &AppState, row: &VerificationRow) -> Result<VerifyError, 
     };
     // A lost race is fine: whoever won also saw the TTL over, or approved
     // in time; either way re-reading decides.
-    let _ = state.store.change_state(row, change).await?;
+    let _ = state.db(state.store.change_state(row, change)).await?;
     Ok(VerifyError::Expired)
 }
 
@@ -262,7 +265,7 @@ pub async fn check(
                 attempts_left: row.attempts_left,
                 verified_at: Some(now),
             };
-            if !state.store.change_state(&row, change).await? {
+            if !state.db(state.store.change_state(&row, change)).await? {
                 continue;
             }
             state.metrics.approved.inc();
@@ -291,7 +294,7 @@ pub async fn check(
             attempts_left: left,
             verified_at: None,
         };
-        if !state.store.change_state(&row, change).await? {
+        if !state.db(state.store.change_state(&row, change)).await? {
             continue;
         }
         tracing::info!(verification = %row.id, attempts_left = left, "wrong code");
@@ -355,7 +358,10 @@ pub async fn resend(
             ),
             attempts_left: codes.max_attempts,
         };
-        let updated = match state.store.recode(&row, &recode, state.caps(), now).await? {
+        let updated = match state
+            .db(state.store.recode(&row, &recode, state.caps(), now))
+            .await?
+        {
             Ok(updated) => updated,
             Err(CallRefused::Conflict) => continue,
             Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
@@ -390,7 +396,7 @@ pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), Veri
             attempts_left: row.attempts_left,
             verified_at: None,
         };
-        if state.store.change_state(&row, change).await? {
+        if state.db(state.store.change_state(&row, change)).await? {
             tracing::info!(verification = %row.id, "verification canceled");
             return Ok(());
         }

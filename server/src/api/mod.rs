@@ -303,7 +303,10 @@ fn call_json(call: &crate::telephony::record::PlacedCall) -> serde_json::Value {
     responses((status = 200, description = "Serving; the database answers"), (status = 503, body = Problem, content_type = "application/problem+json"))
 )]
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    state.store.ping().await?;
+    if let Err(error) = state.db(state.store.ping()).await {
+        tracing::warn!(%error, "health check: the database does not answer");
+        return Err(ApiError::unavailable().detail("unhealthy: the database does not answer"));
+    }
     Ok(
         Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))
             .into_response(),
