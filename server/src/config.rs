@@ -55,6 +55,19 @@ pub struct ServerConfig {
     /// the one your proxy appended). Unset: the TCP peer address is the
     /// client. Only set it when a proxy you run always sets this header.
     pub client_ip_header: Option<String>,
+    /// Milliseconds a client has to send a request head (from connecting,
+    /// or from its first byte after an idle spell); slower connections are
+    /// closed. Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds a kept-alive connection may stay idle between requests
+    /// before it is closed. Keep it above the idle timeout of a load
+    /// balancer in front (60 s on many). Default 75000.
+    pub keep_alive_idle_ms: u64,
+    /// Most client connections open at once; further ones wait in the
+    /// kernel's backlog until one closes. Needs as many file descriptors
+    /// (`ulimit -n`); the server warns at start when the limit is lower.
+    /// Default 4096.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +76,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit_bytes: 4096,
             client_ip_header: None,
+            header_read_timeout_ms: 10_000,
+            keep_alive_idle_ms: 75_000,
+            max_connections: 4096,
         }
     }
 }
@@ -448,6 +464,17 @@ impl Config {
             return fail(
                 "database.acquire_timeout_ms must be 10..=60000 and \
                  database.statement_timeout_ms 10..=600000"
+                    .into(),
+            );
+        }
+        let server = &self.server;
+        if server.header_read_timeout_ms < 100
+            || server.keep_alive_idle_ms < 100
+            || server.max_connections == 0
+        {
+            return fail(
+                "server.header_read_timeout_ms and server.keep_alive_idle_ms must be at least \
+                 100, server.max_connections at least 1"
                     .into(),
             );
         }

@@ -25,6 +25,7 @@ pub mod codes;
 pub mod config;
 pub mod keys;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod phone;
 pub mod server;
