@@ -37,6 +37,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// How calls are placed.
     pub telephony: TelephonyConfig,
+    /// Test numbers with a fixed code (app review, CI); none by default.
+    pub test_numbers: crate::test_numbers::TestNumbersConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -382,6 +384,7 @@ const SECTIONS: &[&str] = &[
     "tokens",
     "secrets",
     "telephony",
+    "test_numbers",
     "log",
 ];
 
@@ -481,6 +484,12 @@ impl Config {
         if self.server.body_limit_bytes < 256 {
             return fail("server.body_limit_bytes must be at least 256".into());
         }
+        crate::test_numbers::TestNumbers::new(
+            &self.test_numbers,
+            &self.codes.ranges,
+            &self.limits.allowed_countries,
+        )
+        .map_err(ConfigError)?;
         if self.telephony.dev_expose_calls {
             if self.telephony.provider != ProviderKind::Log {
                 return fail("telephony.dev_expose_calls needs provider = \"log\"".into());

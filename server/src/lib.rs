@@ -32,5 +32,6 @@ pub mod server;
 pub mod state;
 pub mod storage;
 pub mod telephony;
+pub mod test_numbers;
 pub mod tokens;
 pub mod verify;

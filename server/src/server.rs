@@ -127,6 +127,18 @@ pub async fn build_state(
         None => None,
     };
     crate::phone::warm_up();
+    let test_numbers = crate::test_numbers::TestNumbers::new(
+        &config.test_numbers,
+        &config.codes.ranges,
+        &config.limits.allowed_countries,
+    )
+    .map_err(ConfigError)?;
+    if !test_numbers.is_empty() {
+        tracing::warn!(
+            entries = config.test_numbers.numbers.len(),
+            "test numbers are configured: they approve with a fixed code and place no call"
+        );
+    }
     let limits = &config.limits;
     Ok(Arc::new(AppState {
         ip_limiter: RateLimiter::new(limits.per_ip_per_minute, limits.per_ip_burst),
@@ -139,6 +151,7 @@ pub async fn build_state(
         store,
         telephony,
         recorder,
+        test_numbers,
         config,
     }))
 }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub app_limiter: RateLimiter<String>,
     /// Recently seen API keys.
     pub key_cache: KeyCache,
+    /// Destinations with a fixed code and no call (`[test_numbers]`).
+    pub test_numbers: crate::test_numbers::TestNumbers,
 }
 
 /// API keys seen in the last minute, so that a request costs no database
