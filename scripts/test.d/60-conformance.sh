@@ -2,7 +2,8 @@
 # Conformance (issue 8 item 5): schemathesis against /v1/openapi.json of a
 # running server (debug build, SQLite in a temp dir, log provider). Every
 # generated request must get a non-5xx answer whose status, content type,
-# headers and body match the document. Bounded: CONFORMANCE_EXAMPLES (25)
+# headers and body match the document; a self-check proves that a status
+# the document does not list fails the run. Bounded: CONFORMANCE_EXAMPLES (25)
 # examples per operation and phase; the run is killed after CONFORMANCE_TIMEOUT
 # (600 s). All operations are exercised with the secret key, which every
 # operation accepts (token introspection accepts only it).
@@ -76,6 +77,23 @@ rc=0
 # multi-byte input (an unknown field name of 2- and 4-byte characters, shifted
 # by 0-3 bytes so any truncation point falls inside a character). Each must be
 # a 4xx problem+json.
+# The status check must bite: the same run against a copy of the document
+# that no longer lists 404 for GET /v1/verifications/{id} (which unknown ids
+# get) has to fail. A pass here would mean undocumented statuses go unseen.
+echo "== self-check: an undocumented status fails the run"
+curl -fsS "$URL/v1/openapi.json" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+del doc["paths"]["/v1/verifications/{id}"]["get"]["responses"]["404"]
+json.dump(doc, sys.stdout)' >"$WORK/openapi-no404.json"
+if (cd "$WORK" && timeout 300 "$VENV/bin/schemathesis" run "$WORK/openapi-no404.json" --url "$URL" \
+  --checks status_code_conformance --max-examples 10 --seed 1 \
+  --include-path '/v1/verifications/{id}' --include-method GET \
+  --header "Authorization: Bearer $MOTP_SK" --generation-database none --no-color >"$WORK/selfcheck.log" 2>&1); then
+  echo "  the status check did not catch an undocumented 404"; rc=1
+else
+  grep -qi "undocumented\|status code" "$WORK/selfcheck.log" || { echo "  failed for another reason:"; tail -20 "$WORK/selfcheck.log"; rc=1; }
+fi
 echo "== multi-byte probes"
 python3 - "$URL" "$MOTP_SK" <<'PY' || rc=1
 import http.client, json, sys

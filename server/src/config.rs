@@ -37,6 +37,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// How calls are placed.
     pub telephony: TelephonyConfig,
+    /// Test numbers with a fixed code (app review, CI); none by default.
+    pub test_numbers: crate::test_numbers::TestNumbersConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -55,6 +57,19 @@ pub struct ServerConfig {
     /// the one your proxy appended). Unset: the TCP peer address is the
     /// client. Only set it when a proxy you run always sets this header.
     pub client_ip_header: Option<String>,
+    /// Milliseconds a client has to send a request head (from connecting,
+    /// or from its first byte after an idle spell); slower connections are
+    /// closed. Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds a kept-alive connection may stay idle between requests
+    /// before it is closed. Keep it above the idle timeout of a load
+    /// balancer in front (60 s on many). Default 75000.
+    pub keep_alive_idle_ms: u64,
+    /// Most client connections open at once; further ones wait in the
+    /// kernel's backlog until one closes. Needs as many file descriptors
+    /// (`ulimit -n`); the server warns at start when the limit is lower.
+    /// Default 4096.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +78,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit_bytes: 4096,
             client_ip_header: None,
+            header_read_timeout_ms: 10_000,
+            keep_alive_idle_ms: 75_000,
+            max_connections: 4096,
         }
     }
 }
@@ -83,6 +101,28 @@ pub struct DatabaseConfig {
     pub sqlite_synchronous: SqliteSynchronousConfig,
     /// Most connections kept open (PostgreSQL; SQLite readers). Default 8.
     pub max_connections: u32,
+    /// Longest wait, in ms, for a database connection: PostgreSQL's pool
+    /// (connecting included), SQLite's writer or a reader. When the
+    /// database cannot be reached, requests fail (503) after about this
+    /// long. Default 500.
+    pub acquire_timeout_ms: u64,
+    /// Longest time, in ms, a request's database work may take once it has
+    /// a connection: PostgreSQL's `statement_timeout` and SQLite's busy
+    /// timeout (waiting on another process's lock). A request that needs the
+    /// database answers 503 with `Retry-After` at the latest after
+    /// `acquire_timeout_ms` + `statement_timeout_ms`. Default 500.
+    pub statement_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    /// The longest a request may spend on the database before it answers
+    /// 503: a connection, then the statements.
+    pub fn request_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.acquire_timeout_ms
+                .saturating_add(self.statement_timeout_ms),
+        )
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -91,6 +131,8 @@ impl Default for DatabaseConfig {
             url: "sqlite://motp.db".into(),
             sqlite_synchronous: SqliteSynchronousConfig::Normal,
             max_connections: 8,
+            acquire_timeout_ms: 500,
+            statement_timeout_ms: 500,
         }
     }
 }
@@ -363,6 +405,7 @@ const SECTIONS: &[&str] = &[
     "tokens",
     "secrets",
     "telephony",
+    "test_numbers",
     "log",
 ];
 
@@ -438,9 +481,36 @@ impl Config {
                 ));
             }
         }
+        let db = &self.database;
+        if !(10..=60_000).contains(&db.acquire_timeout_ms)
+            || !(10..=600_000).contains(&db.statement_timeout_ms)
+        {
+            return fail(
+                "database.acquire_timeout_ms must be 10..=60000 and \
+                 database.statement_timeout_ms 10..=600000"
+                    .into(),
+            );
+        }
+        let server = &self.server;
+        if server.header_read_timeout_ms < 100
+            || server.keep_alive_idle_ms < 100
+            || server.max_connections == 0
+        {
+            return fail(
+                "server.header_read_timeout_ms and server.keep_alive_idle_ms must be at least \
+                 100, server.max_connections at least 1"
+                    .into(),
+            );
+        }
         if self.server.body_limit_bytes < 256 {
             return fail("server.body_limit_bytes must be at least 256".into());
         }
+        crate::test_numbers::TestNumbers::new(
+            &self.test_numbers,
+            &self.codes.ranges,
+            &self.limits.allowed_countries,
+        )
+        .map_err(ConfigError)?;
         if self.telephony.dev_expose_calls {
             if self.telephony.provider != ProviderKind::Log {
                 return fail("telephony.dev_expose_calls needs provider = \"log\"".into());

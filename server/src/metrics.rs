@@ -32,6 +32,8 @@ pub struct Metrics {
     pub telephony: Family<Labels2, Counter>,
     /// Requests refused by a rate limit, by limit.
     pub rate_limited: Family<Labels, Counter>,
+    /// Test-number verifications, by event (`created`, `approved`).
+    pub test_numbers: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -89,8 +91,15 @@ impl Metrics {
             "Requests refused by a rate limit",
             rate_limited.clone(),
         );
+        let test_numbers = Family::<Labels, Counter>::default();
+        registry.register(
+            "test_numbers",
+            "Verifications of test numbers (no call, fixed code), by event",
+            test_numbers.clone(),
+        );
         Self {
             registry,
+            test_numbers,
             created,
             delivered,
             approved,
@@ -113,6 +122,13 @@ impl Metrics {
     pub fn call_outcome(&self, provider: &'static str, outcome: &str) {
         self.telephony
             .get_or_create(&[("provider", provider.into()), ("outcome", outcome.into())])
+            .inc();
+    }
+
+    /// Counts a test-number `event` (`created`, `approved`).
+    pub fn test_number(&self, event: &'static str) {
+        self.test_numbers
+            .get_or_create(&[("event", event.into())])
             .inc();
     }
 

@@ -99,7 +99,7 @@ pub fn check_destination(
 
 /// `phonenumber::parse`, shielded: the parser is third-party code fed with
 /// untrusted input, so a panic in it becomes "not a number", not a crash.
-fn parse(hint: Option<Id>, raw: &str) -> Option<PhoneNumber> {
+pub(crate) fn parse(hint: Option<Id>, raw: &str) -> Option<PhoneNumber> {
     std::panic::catch_unwind(|| phonenumber::parse(hint, raw).ok())
         .ok()
         .flatten()

@@ -15,6 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::codes::{random_bytes, CodeBook, RECOMMENDED_MIN_RANGE};
 use crate::config::{Config, ConfigError, ProviderKind};
 use crate::limits::RateLimiter;
+use crate::listener::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::storage::{Store, StoreError};
@@ -135,6 +136,18 @@ pub async fn build_state(
     )
     .await?;
     crate::phone::warm_up();
+    let test_numbers = crate::test_numbers::TestNumbers::new(
+        &config.test_numbers,
+        &config.codes.ranges,
+        &config.limits.allowed_countries,
+    )
+    .map_err(ConfigError)?;
+    if !test_numbers.is_empty() {
+        tracing::warn!(
+            entries = config.test_numbers.numbers.len(),
+            "test numbers are configured: they approve with a fixed code and place no call"
+        );
+    }
     let limits = &config.limits;
     Ok(Arc::new(AppState {
         ip_limiter: RateLimiter::new(limits.per_ip_per_minute, limits.per_ip_burst),
@@ -148,6 +161,7 @@ pub async fn build_state(
         store,
         telephony,
         recorder,
+        test_numbers,
         config,
     }))
 }
@@ -219,16 +233,27 @@ pub async fn start(config: Config, overrides: Overrides) -> Result<RunningServer
     let addr = listener.local_addr()?;
     let app = crate::api::router(Arc::clone(&state));
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let server = &state.config.server;
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
+        keep_alive_idle: Duration::from_millis(server.keep_alive_idle_ms),
+        max_connections: server.max_connections,
+    };
+    if let Some(files) = crate::listener::open_files_limit() {
+        // Room for the database, the SIP sockets and the listener itself.
+        let needed = server.max_connections as u64 + 128;
+        if files < needed {
+            tracing::warn!(
+                max_connections = server.max_connections,
+                open_files_limit = files,
+                "server.max_connections is above what the open-files limit allows \
+                 (ulimit -n); raise the limit or lower the cap"
+            );
+        }
+    }
+    let serving = tokio::spawn(crate::listener::serve(listener, app, limits, async move {
+        let _ = stopped.await;
+    }));
     let chores = tokio::spawn(maintenance(Arc::clone(&state)));
     tracing::info!(
         %addr,

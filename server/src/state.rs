@@ -42,6 +42,8 @@ pub struct AppState {
     /// The calls in flight, so they can be ended on the phone (DELETE,
     /// resend, deadline, shutdown).
     pub calls: crate::call_control::CallControl,
+    /// Destinations with a fixed code and no call (`[test_numbers]`).
+    pub test_numbers: crate::test_numbers::TestNumbers,
 }
 
 /// API keys seen in the last minute, so that a request costs no database
@@ -83,6 +85,18 @@ impl AppState {
             daily: self.config.limits.daily_cap_per_destination,
             hourly: self.config.limits.hourly_cap_per_destination,
         }
+    }
+
+    /// Runs a request's database work within `database.acquire_timeout_ms`
+    /// + `statement_timeout_ms`; past that it fails (the API answers 503).
+    pub async fn db<T, E>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        E: From<crate::storage::StoreError>,
+    {
+        crate::storage::within(self.config.database.request_deadline(), work).await
     }
 
     /// Now, by the injected clock (ms).

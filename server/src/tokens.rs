@@ -11,7 +11,8 @@
 //! directly over `ed25519-dalek`, with no JOSE dependency.
 //!
 //! Claims: `iss`, `sub` (the verified number, E.164), `aud` (the app id),
-//! `iat` (= verification time), `exp`, `jti` (the verification id).
+//! `iat` (= verification time), `exp`, `jti` (the verification id), and
+//! `test: true` for a configured test number.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -34,6 +35,10 @@ pub struct Claims {
     pub exp: i64,
     /// The verification id.
     pub jti: String,
+    /// Present and `true` when the number is a configured test number
+    /// (fixed code, no call): an app's backend may refuse such sign-ins.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -136,6 +141,7 @@ mod tests {
             iat: 1_700_000_000,
             exp: 1_700_000_600,
             jti: "vf_1".into(),
+            test: false,
         }
     }
 

@@ -145,7 +145,7 @@ impl FromRequestParts<Arc<AppState>> for AppKey {
         if let Some((app_id, kind)) = state.key_cache.get(&hash, now) {
             return Ok(AppKey { app_id, kind });
         }
-        match state.store.find_key(&hash).await? {
+        match state.db(state.store.find_key(&hash)).await? {
             Some((app_id, kind)) => {
                 state.key_cache.put(hash, app_id.clone(), kind, now);
                 Ok(AppKey { app_id, kind })

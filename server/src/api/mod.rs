@@ -98,8 +98,9 @@ async fn limit_client_ip(
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Bad key"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "Destination not allowed"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -119,7 +120,8 @@ async fn create_verification(
         (status = 200, body = Verification),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -145,7 +147,8 @@ async fn get_verification(
         (status = 422, body = Problem, content_type = "application/problem+json", description = "Wrong code (attempts_left)"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -181,7 +184,8 @@ async fn check_verification(
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 410, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Before resend_after, or a cap (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Before resend_after, or a cap (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -202,7 +206,8 @@ async fn resend_verification(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "Already approved"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -224,7 +229,8 @@ async fn cancel_verification(
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Not a secret key"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -300,10 +306,13 @@ fn call_json(call: &crate::telephony::record::PlacedCall) -> serde_json::Value {
 
 #[utoipa::path(
     get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Serving; the database answers"), (status = 503, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "Serving; the database answers"), (status = 503, body = Problem, content_type = "application/problem+json", description = "Unhealthy: the database does not answer", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))))
 )]
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    state.store.ping().await?;
+    if let Err(error) = state.db(state.store.ping()).await {
+        tracing::warn!(%error, "health check: the database does not answer");
+        return Err(ApiError::unavailable().detail("unhealthy: the database does not answer"));
+    }
     Ok(
         Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))
             .into_response(),

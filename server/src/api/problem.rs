@@ -163,14 +163,16 @@ impl ApiError {
         )
     }
 
-    /// 503: storage unavailable; retry later.
+    /// 503 with `Retry-After: 1`: storage unavailable; retry shortly.
     pub fn unavailable() -> Self {
-        Self::new(
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             pt::UNAVAILABLE,
             "Service unavailable",
         )
-        .detail("try again shortly")
+        .detail("try again shortly");
+        e.retry_after = Some(1);
+        e
     }
 
     /// The problem document.

@@ -35,12 +35,15 @@ use std::time::Duration;
 use motp_core::protocol::VerificationStatus;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ColumnIndex, ConnectOptions, Connection, Decode, Row, Type};
 use tokio::sync::{Mutex, MutexGuard};
 
 mod batch;
+mod deadline;
+
+pub use deadline::within;
 
 use crate::config::{DatabaseConfig, SqliteSynchronousConfig};
 use crate::keys::KeyKind;
@@ -65,6 +68,10 @@ pub enum StoreError {
     /// A row that does not decode (a bug or a foreign write).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database did not answer within the request's deadline
+    /// (`database.acquire_timeout_ms` + `statement_timeout_ms`).
+    #[error("the database did not answer within {0} ms")]
+    TimedOut(u128),
 }
 
 /// The database.
@@ -337,14 +344,24 @@ impl Store {
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
         let url = config.url.as_str();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(config.max_connections.max(1))
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
+            // Migrations run on a connection of their own, without the
+            // request statement timeout (an index build may take longer).
+            let base = PgConnectOptions::from_str(url)?;
+            let mut migrating = base.connect().await?;
             Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_POSTGRES)]))
                 .await?
-                .run(&pool)
+                .run(&mut migrating)
+                .await?;
+            migrating.close().await?;
+            // Bounded waits, so that an unreachable database costs a request
+            // a fraction of a second (503), not a hang: connecting and
+            // waiting for a pooled connection, and each statement.
+            let options =
+                base.options([("statement_timeout", config.statement_timeout_ms.to_string())]);
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
+                .connect_with(options)
                 .await?;
             Ok(Self::Postgres(pool))
         } else if url.starts_with("sqlite:") {
@@ -355,7 +372,9 @@ impl Store {
             let base = SqliteConnectOptions::from_str(url)?
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
-                .busy_timeout(Duration::from_secs(5))
+                // Another process holding the lock (a `motp` tool, a backup)
+                // delays a statement this long at most, then it fails (503).
+                .busy_timeout(Duration::from_millis(config.statement_timeout_ms))
                 .statement_cache_capacity(256)
                 .foreign_keys(true);
             // The writer keeps SQLite's automatic checkpoints (every 1000

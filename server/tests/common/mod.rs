@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg_cluster;
+
 use std::sync::Arc;
 use std::time::Duration;
 

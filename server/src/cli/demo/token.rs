@@ -84,6 +84,7 @@ mod tests {
             iat: 1_800_000_000,
             exp: 1_800_000_600,
             jti: "vf_1".into(),
+            test: false,
         };
         let token = crate::tokens::TokenSigner::new([7; 32]).sign(&claims);
         assert_eq!(claims_of(&token).unwrap(), claims);
