@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds ios/build/MotpRustFFI.xcframework: the motp-ffi Rust library for
 # iPhone, the iOS simulator (arm64 + x86_64) and the Mac (arm64 + x86_64,
-# so `swift test` runs on a Mac), each slice a static framework with the
-# UniFFI C header and a framework module map.
+# so `swift test` runs on a Mac), each slice a dynamic framework (the
+# cdylib, see "Static or dynamic" in ios/README.md) with the two UniFFI C
+# headers, a framework module map and the SDK's privacy manifest.
 #
 #   ios/build-xcframework.sh                   build the XCFramework
 #   ios/build-xcframework.sh --zip             ... and zip it with its SwiftPM checksum
@@ -13,10 +14,13 @@
 #
 # Then: MOTP_LOCAL_FRAMEWORK=1 swift test
 #
-# Needs macOS with Xcode (xcodebuild, lipo, strip, ditto, swift) and rustup.
+# Needs macOS with Xcode (xcodebuild, lipo, strip, install_name_tool, ditto,
+# swift) and rustup. MOTP_CODESIGN_IDENTITY, when set, signs the XCFramework.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck disable=SC1091  # scripts/lib/cargo.sh, relative to the repository root
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
@@ -40,7 +44,7 @@ if [ "$(uname -s)" != Darwin ]; then
   echo "error: building the XCFramework needs macOS with Xcode" >&2
   exit 1
 fi
-for tool in cargo xcodebuild lipo strip ditto swift; do
+for tool in cargo xcodebuild lipo strip install_name_tool ditto swift; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; exit 1; }
 done
 
@@ -48,6 +52,7 @@ crate=motp-ffi
 lib=libmotp_ffi
 module=MotpRustFFI
 headers=("bindings/generated/swift/$module.h" "bindings/generated/swift/MotpCoreFFI.h")
+privacy=ios/Sources/Motp/PrivacyInfo.xcprivacy
 build=ios/build
 stage="$build/stage"
 xcframework="$build/$module.xcframework"
@@ -76,6 +81,11 @@ fi
 
 # Release profile (root Cargo.toml): size-optimised, panic = "unwind",
 # symbols kept so uniffi-bindgen can read the metadata. Strip afterwards.
+# The cdylib (libmotp_ffi.dylib) is what ships: a dynamic framework exports
+# only the UniFFI C functions, keeps Rust's std and its personality routine
+# inside its own image (no symbol clash with another Rust SDK, no "too many
+# personality routines" in an app mixing C++, Objective-C and Swift), and
+# panics still unwind into UniFFI errors.
 for target in "${targets[@]}"; do
   step "cargo build --release --target $target"
   cargo build --locked --release -p "$crate" --lib --target "$target"
@@ -92,27 +102,28 @@ else
   bash scripts/generate-bindings.sh --check --lib "$host_dylib"
 fi
 
-step "strip and merge the static libraries"
+step "strip and merge the dynamic libraries"
 rm -rf "$stage" "$xcframework"
 mkdir -p "$stage/libs"
 for target in "${targets[@]}"; do
-  cp "target/$target/release/$lib.a" "$stage/libs/$target.a"
-  # Debug and local symbols only: the archive's global symbols are its API.
-  strip -S -x "$stage/libs/$target.a"
+  cp "target/$target/release/$lib.dylib" "$stage/libs/$target.dylib"
+  # Debug and local symbols only: the exported symbols are its API.
+  strip -S -x "$stage/libs/$target.dylib"
 done
 # Plain loops, no mapfile: macOS still ships bash 3.2.
 simulator_libs=()
-for target in "${simulators[@]}"; do simulator_libs+=("$stage/libs/$target.a"); done
+for target in "${simulators[@]}"; do simulator_libs+=("$stage/libs/$target.dylib"); done
 mac_libs=()
-for target in "${macs[@]}"; do mac_libs+=("$stage/libs/$target.a"); done
-lipo -create "${simulator_libs[@]}" -output "$stage/libs/ios-simulator.a"
-lipo -create "${mac_libs[@]}" -output "$stage/libs/macos.a"
-for merged in ios-simulator macos; do lipo -info "$stage/libs/$merged.a"; done
+for target in "${macs[@]}"; do mac_libs+=("$stage/libs/$target.dylib"); done
+lipo -create "${simulator_libs[@]}" -output "$stage/libs/ios-simulator.dylib"
+lipo -create "${mac_libs[@]}" -output "$stage/libs/macos.dylib"
+for merged in ios-simulator macos; do lipo -info "$stage/libs/$merged.dylib"; done
 
-# A static framework per slice rather than -library/-headers: headers and
-# module map then stay inside the bundle, so two XCFrameworks in one app
-# cannot collide on include/module.modulemap, and explicit-module builds
-# find the module without searching subdirectories.
+# A framework per slice rather than -library/-headers: headers and module
+# map then stay inside the bundle, so two XCFrameworks in one app cannot
+# collide on include/module.modulemap, and explicit-module builds find the
+# module without searching subdirectories. The binary's install name is the
+# framework's, so the app's embedded copy is found through @rpath.
 write_module_map() {
   # Both crates' UniFFI headers in one C module: motp-ffi's and motp-core's
   # (the core marks its own types for the bindings).
@@ -159,7 +170,7 @@ EOF
 }
 
 make_framework() { # slice-dir platform static-lib
-  local framework="$1/$module.framework" platform="$2" library="$3" contents
+  local framework="$1/$module.framework" platform="$2" library="$3" contents install_name
   mkdir -p "$1"
   if [ "$platform" = MacOSX ]; then
     # macOS bundles are versioned: the top level holds only symlinks.
@@ -170,26 +181,35 @@ make_framework() { # slice-dir platform static-lib
       ln -s "Versions/Current/$item" "$framework/$item"
     done
     write_info_plist "$contents/Resources/Info.plist" MacOSX LSMinimumSystemVersion "$macos_min"
+    cp "$privacy" "$contents/Resources/"
+    install_name="@rpath/$module.framework/Versions/A/$module"
   else
     contents="$framework"
     mkdir -p "$contents/Headers" "$contents/Modules"
     write_info_plist "$contents/Info.plist" "$platform" MinimumOSVersion "$ios_min"
+    cp "$privacy" "$contents/"
+    install_name="@rpath/$module.framework/$module"
   fi
   cp "$library" "$contents/$module"
+  install_name_tool -id "$install_name" "$contents/$module"
   cp "${headers[@]}" "$contents/Headers/"
   write_module_map "$contents/Modules/module.modulemap"
 }
 
 step "assemble $xcframework"
-make_framework "$stage/ios" iPhoneOS "$stage/libs/$device.a"
-make_framework "$stage/ios-simulator" iPhoneSimulator "$stage/libs/ios-simulator.a"
-make_framework "$stage/macos" MacOSX "$stage/libs/macos.a"
+make_framework "$stage/ios" iPhoneOS "$stage/libs/$device.dylib"
+make_framework "$stage/ios-simulator" iPhoneSimulator "$stage/libs/ios-simulator.dylib"
+make_framework "$stage/macos" MacOSX "$stage/libs/macos.dylib"
 xcodebuild -create-xcframework \
   -framework "$stage/ios/$module.framework" \
   -framework "$stage/ios-simulator/$module.framework" \
   -framework "$stage/macos/$module.framework" \
   -output "$xcframework"
 rm -rf "$stage"
+if [ -n "${MOTP_CODESIGN_IDENTITY:-}" ]; then
+  step "sign $xcframework"
+  codesign --timestamp -s "$MOTP_CODESIGN_IDENTITY" "$xcframework"
+fi
 du -sh "$xcframework"
 
 if $zip; then
