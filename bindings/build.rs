@@ -16,8 +16,9 @@
 //!   16 KB pages require from Android 15 on (Google Play since November
 //!   2025), and which 4 KB-page devices load as well.
 //!
-//! Apple targets ship a static library (the XCFramework), linked by the
-//! app's own build: nothing to add there.
+//! Apple targets ship this cdylib as a dynamic framework (the XCFramework;
+//! why: ios/README.md, "Static or dynamic"); ios/build-xcframework.sh sets
+//! its `@rpath` install name afterwards: nothing to add here.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
