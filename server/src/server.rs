@@ -132,6 +132,7 @@ pub async fn build_state(
         app_limiter: RateLimiter::new(limits.per_app_per_minute, limits.per_app_burst),
         signer: TokenSigner::new(seed),
         key_cache: Default::default(),
+        closing: tokio::sync::watch::Sender::new(false),
         clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         metrics: Metrics::new(),
         codes,
@@ -223,6 +224,7 @@ impl RunningServer {
 
     /// Stops accepting, finishes in-flight requests, closes the database.
     pub async fn stop(mut self) {
+        self.state.closing.send_replace(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -39,6 +39,9 @@ pub struct AppState {
     pub app_limiter: RateLimiter<String>,
     /// Recently seen API keys.
     pub key_cache: KeyCache,
+    /// Becomes `true` when the server stops, so that long-lived responses
+    /// (event streams) end and the graceful shutdown does not wait for them.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// API keys seen in the last minute, so that a request costs no database

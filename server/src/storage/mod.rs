@@ -272,6 +272,8 @@ pub struct StateChange {
 
 const MIGRATIONS_SQLITE: &str = include_str!("../../migrations/sqlite/0001_initial.sql");
 const MIGRATIONS_POSTGRES: &str = include_str!("../../migrations/postgres/0001_initial.sql");
+const SDK_REPORTS_SQLITE: &str = include_str!("../../migrations/sqlite/0017_sdk_reports.sql");
+const SDK_REPORTS_POSTGRES: &str = include_str!("../../migrations/postgres/0017_sdk_reports.sql");
 
 /// The migrations compiled into the binary.
 #[derive(Debug)]
@@ -342,10 +344,13 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_POSTGRES)]))
-                .await?
-                .run(&pool)
-                .await?;
+            Migrator::new(Embedded(&[
+                (1, "initial", MIGRATIONS_POSTGRES),
+                (17, "sdk_reports", SDK_REPORTS_POSTGRES),
+            ]))
+            .await?
+            .run(&pool)
+            .await?;
             Ok(Self::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let synchronous = match config.sqlite_synchronous {
@@ -369,10 +374,13 @@ impl Store {
                 .pragma("journal_size_limit", "67108864")
                 .connect()
                 .await?;
-            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_SQLITE)]))
-                .await?
-                .run(&mut write)
-                .await?;
+            Migrator::new(Embedded(&[
+                (1, "initial", MIGRATIONS_SQLITE),
+                (17, "sdk_reports", SDK_REPORTS_SQLITE),
+            ]))
+            .await?
+            .run(&mut write)
+            .await?;
             let mut read = Vec::new();
             for _ in 0..config.max_connections.max(1) {
                 read.push(Mutex::new(base.clone().read_only(true).connect().await?));
@@ -752,6 +760,10 @@ impl Store {
         }))
     }
 }
+
+mod reports;
+
+pub use reports::SdkReport;
 
 /// When a cap is reached, the instant the next call becomes possible.
 fn capped(
