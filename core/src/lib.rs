@@ -33,12 +33,14 @@ pub mod countries;
 mod display;
 mod driver;
 mod error;
+mod follow;
 mod http;
 pub mod machine;
 mod matcher;
 mod pattern;
 pub mod protocol;
 mod redact;
+mod sse;
 mod time;
 mod verification;
 
@@ -48,7 +50,8 @@ pub use display::{display_caller, CallerDisplay, DisplayCell, DisplayForm};
 pub use error::MotpError;
 pub use http::{HttpApi, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
 pub use machine::{
-    CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState,
+    CallEvent, CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo,
+    VerificationState,
 };
 pub use matcher::{CallerIdMatcher, MatchRejection};
 pub use pattern::{CallerPattern, PatternError};
