@@ -51,12 +51,12 @@ impl MotpClient {
         listener: Option<Arc<dyn VerificationListener>>,
     ) -> Result<Arc<Verification>, MotpError> {
         let client = self.inner.clone();
-        let handle = runtime::run(async move {
+        let start = async move {
             client
                 .start_verification(&phone_number, visibility, listener)
                 .await
-        })
-        .await?;
+        };
+        let handle = runtime::run(start).await?;
         Ok(Arc::new(Verification { handle }))
     }
 }

@@ -1,8 +1,7 @@
 //! # motp-ffi
 //!
 //! The Kotlin and Swift surface of mOTP, phone-number verification by
-//! missed call: the server calls the phone and hangs up before anyone can
-//! answer, and the last digits of the calling number are the one-time code.
+//! missed call: the last digits of the calling number are the one-time code.
 //!
 //! A thin [UniFFI](https://mozilla.github.io/uniffi-rs/) layer over
 //! `motp-core`, with no logic of its own. The core marks its own types

@@ -8,11 +8,10 @@
 //! verification code or a full phone number.
 
 use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Once, RwLock};
 
 use log::{LevelFilter, Log, Metadata, Record};
-
-use motp_core::MotpError;
 
 /// How much the SDK logs, from nothing to everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -40,7 +39,7 @@ pub enum LogLevel {
 pub trait MotpLogger: Send + Sync {
     /// One log line. `target` names the SDK module that wrote it
     /// (`motp_core::driver`); `message` never holds a code or a full number.
-    fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), MotpError>;
+    fn log(&self, level: LogLevel, target: String, message: String);
 }
 
 /// Sends the SDK's log lines at `level` and above to `logger`, in addition
@@ -109,11 +108,14 @@ impl Log for Dispatcher {
             if IN_FOREIGN_LOGGER.replace(true) {
                 return;
             }
-            let _ = logger.log(
-                record.level().into(),
-                record.target().to_string(),
-                record.args().to_string(),
-            );
+            // An exception from the app's logger is a panic here (UniFFI).
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                logger.log(
+                    record.level().into(),
+                    record.target().to_string(),
+                    record.args().to_string(),
+                )
+            }));
             IN_FOREIGN_LOGGER.set(false);
         }
     }

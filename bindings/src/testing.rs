@@ -1,5 +1,4 @@
-//! Hooks for the SDK's own binding tests, compiled only with the `testing`
-//! cargo feature. A release SDK never contains them.
+//! Hooks for the binding tests, only with the `testing` cargo feature.
 
 /// Panics inside the SDK, synchronously, to prove a Rust panic reaches the
 /// app as an exception (`InternalException` in Kotlin) and not as a crash.

@@ -1,19 +1,17 @@
 //! One running verification.
 
-use std::time::SystemTime;
-
 use motp_core::{
-    CallMatch, CallVisibility, CallerInfo, MotpError, VerificationHandle, VerificationInfo,
-    VerificationState,
+    CallEvent, CallMatch, CallVisibility, CallerInfo, MotpError, VerificationHandle,
+    VerificationInfo, VerificationState,
 };
 
 use crate::runtime;
 
 /// One running verification, returned by `MotpClient.start_verification`.
 ///
-/// Feed it every incoming call (Android) or the code the user types
-/// (iOS, or Android without permissions), and watch its state with a
-/// `VerificationListener` or `next_state()`.
+/// Feed it every incoming call (Android) or the code the user types (iOS,
+/// or Android without permissions); watch its state with a
+/// `VerificationListener` or `next_state()`, the call with `next_call_event()`.
 ///
 /// Keep a reference while it runs: closing it (Kotlin `close()`, or the
 /// object being collected) or releasing it (Swift) cancels a verification
@@ -60,7 +58,7 @@ impl Verification {
     pub async fn on_incoming_call(
         &self,
         number: String,
-        observed_at: SystemTime,
+        observed_at: std::time::SystemTime,
     ) -> Result<CallMatch, MotpError> {
         let handle = self.handle.clone();
         runtime::run(async move { handle.on_incoming_call(&number, observed_at).await }).await
@@ -113,5 +111,11 @@ impl Verification {
     pub async fn next_state(&self) -> Result<VerificationState, MotpError> {
         let handle = self.handle.clone();
         runtime::run(async move { Ok(handle.next_state().await) }).await
+    }
+
+    /// The next `CallEvent` (see its docs); null/nil once the verification ended.
+    pub async fn next_call_event(&self) -> Result<Option<CallEvent>, MotpError> {
+        let handle = self.handle.clone();
+        runtime::run(async move { Ok(handle.next_call_event().await) }).await
     }
 }

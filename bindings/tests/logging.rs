@@ -3,16 +3,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use motp_core::MotpError;
 use motp_ffi::{set_log_level, set_logger, LogLevel, MotpLogger};
 
 #[derive(Default)]
 struct Collect(Mutex<Vec<(LogLevel, String, String)>>);
 
 impl MotpLogger for Collect {
-    fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), MotpError> {
+    fn log(&self, level: LogLevel, target: String, message: String) {
         self.0.lock().unwrap().push((level, target, message));
-        Ok(())
     }
 }
 

@@ -13,8 +13,11 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::MotpError;
+use crate::follow::follow;
 use crate::http::HttpApi;
-use crate::machine::{Effect, Event, Machine, OpId, Reply, VerificationInfo, VerificationState};
+use crate::machine::{
+    CallEvent, Effect, Event, Machine, OpId, Reply, VerificationInfo, VerificationState,
+};
 use crate::time::Clock;
 
 /// Longest single timer sleep. Monotonic timers stop while a phone sleeps;
@@ -47,6 +50,7 @@ pub(crate) fn spawn(
         listener: listener.clone(),
         waiters: HashMap::new(),
         deadline: None,
+        follower: None,
     };
     supervise(tokio::spawn(actor.run()), Arc::clone(&shared), listener);
     (shared, commands)
@@ -115,6 +119,10 @@ pub(crate) struct Published {
     /// Sequence number of `states[0]`; `Idle` is 0.
     pub(crate) first_seq: u64,
     pub(crate) info: Option<VerificationInfo>,
+    /// The latest call events, oldest first.
+    call_events: VecDeque<CallEvent>,
+    /// How many call events were published, ever.
+    pub(crate) call_events_total: u64,
 }
 
 impl Published {
@@ -123,6 +131,28 @@ impl Published {
             states: VecDeque::from([VerificationState::Idle]),
             first_seq: 0,
             info: None,
+            call_events: VecDeque::new(),
+            call_events_total: 0,
+        }
+    }
+
+    /// Call event number `n` (0 for the first), if still kept.
+    pub(crate) fn call_event(&self, n: u64) -> Option<&CallEvent> {
+        let first = self.call_events_total - self.call_events.len() as u64;
+        let index = usize::try_from(n.checked_sub(first)?).ok()?;
+        self.call_events.get(index)
+    }
+
+    /// Sequence number of the oldest call event kept.
+    pub(crate) fn first_call_event(&self) -> u64 {
+        self.call_events_total - self.call_events.len() as u64
+    }
+
+    fn push_call_event(&mut self, event: CallEvent) {
+        self.call_events.push_back(event);
+        self.call_events_total += 1;
+        while self.call_events.len() > HISTORY_LEN {
+            self.call_events.pop_front();
         }
     }
 
@@ -177,6 +207,17 @@ struct Actor {
     listener: Option<Arc<dyn VerificationListener>>,
     waiters: HashMap<OpId, oneshot::Sender<(Reply, u64)>>,
     deadline: Option<SystemTime>,
+    /// The task following the server's events, while the machine wants it.
+    follower: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Actor {
+    fn drop(&mut self) {
+        // One connection, closed when the verification is over or abandoned.
+        if let Some(follower) = self.follower.take() {
+            follower.abort();
+        }
+    }
 }
 
 impl Actor {
@@ -223,6 +264,7 @@ impl Actor {
         let effects = self.machine.handle(event, self.clock.now());
         let mut changes = Vec::new();
         let mut replies = Vec::new();
+        let mut told = Vec::new();
         for effect in effects {
             match effect {
                 Effect::SendCreate { request } => {
@@ -250,6 +292,33 @@ impl Actor {
                         Event::CancelFinished { op, result }
                     });
                 }
+                Effect::Follow { id, generation } => {
+                    if let Some(old) = self.follower.take() {
+                        old.abort();
+                    }
+                    let api = self.api.clone();
+                    let outbox = self.outbox.clone();
+                    let send = move |event| {
+                        outbox
+                            .upgrade()
+                            .is_some_and(|tx| tx.send(Input::Event(event)).is_ok())
+                    };
+                    self.follower = Some(tokio::spawn(follow(api, id, generation, send)));
+                }
+                Effect::StopFollowing => {
+                    if let Some(follower) = self.follower.take() {
+                        follower.abort();
+                    }
+                }
+                Effect::Tell(event) => told.push(event),
+                Effect::SendReport { id, observation } => {
+                    let api = self.api.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = api.report(&id, observation).await {
+                            log::debug!("the report of what the phone saw was not sent: {error}");
+                        }
+                    });
+                }
                 Effect::SetDeadline(deadline) => self.deadline = deadline,
                 Effect::Notify(state) => changes.push(state),
                 Effect::Reply { op, reply } => replies.push((op, reply)),
@@ -260,14 +329,20 @@ impl Actor {
         let info = self.machine.info().cloned();
         let mut seq = 0;
         self.shared.published.send_if_modified(|published| {
-            let modified = !changes.is_empty() || published.info != info;
+            let modified = !changes.is_empty() || !told.is_empty() || published.info != info;
             published.info = info;
+            for event in &told {
+                published.push_call_event(event.clone());
+            }
             for state in &changes {
                 published.push(state.clone());
             }
             seq = published.latest_seq();
             modified
         });
+        for event in &told {
+            log::debug!("call event: {}", event.name());
+        }
         for state in changes {
             log::debug!("verification state: {}", state.name());
             if let Some(listener) = &self.listener {

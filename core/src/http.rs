@@ -27,7 +27,8 @@ use serde::Serialize;
 
 use crate::error::MotpError;
 use crate::protocol::{
-    problem_types, CheckRequest, CheckResponse, CreateVerificationRequest, Problem, Verification,
+    problem_types, CheckRequest, CheckResponse, CreateVerificationRequest, Observation, Problem,
+    ReportRequest, Verification,
 };
 use crate::redact::redact_numbers;
 use crate::time::Dated;
@@ -223,6 +224,43 @@ impl HttpApi {
     pub async fn resend(&self, id: &str) -> Result<Dated<Verification>, MotpError> {
         let path = verification_path(id, "/resend")?;
         self.send::<(), _>(Method::POST, &path, None, false).await
+    }
+
+    /// `POST /v1/verifications/{id}/report`: what the phone saw of a
+    /// verification that ended without an automatic match. Never retried:
+    /// it only feeds the server's figures.
+    pub async fn report(&self, id: &str, observation: Observation) -> Result<(), MotpError> {
+        let path = verification_path(id, "/report")?;
+        let body = ReportRequest { observation };
+        self.send::<_, Empty>(Method::POST, &path, Some(&body), false)
+            .await
+            .map(|_| ())
+    }
+
+    /// Opens `GET /v1/verifications/{id}/events` (server-sent events),
+    /// resuming after `last_event_id`. Returns the response whatever its
+    /// status; fails only when no response came. The stream may stay open
+    /// for as long as `lifetime`.
+    pub(crate) async fn open_events(
+        &self,
+        id: &str,
+        last_event_id: Option<&str>,
+        lifetime: Duration,
+    ) -> Result<reqwest::Response, MotpError> {
+        let path = verification_path(id, "/events")?;
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .timeout(lifetime)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(last) = last_event_id {
+            request = request.header("last-event-id", last);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| Failure::transport(e).error)
     }
 
     /// `DELETE /v1/verifications/{id}`. Retried after transient failures.

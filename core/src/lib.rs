@@ -33,12 +33,14 @@ pub mod countries;
 mod display;
 mod driver;
 mod error;
+mod follow;
 mod http;
 pub mod machine;
 mod matcher;
 mod pattern;
 pub mod protocol;
 mod redact;
+mod sse;
 mod time;
 mod verification;
 
@@ -49,7 +51,8 @@ pub use driver::VerificationListener;
 pub use error::MotpError;
 pub use http::{HttpApi, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
 pub use machine::{
-    CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState,
+    CallEvent, CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo,
+    VerificationState,
 };
 pub use matcher::{CallerIdMatcher, MatchRejection};
 pub use pattern::{CallerPattern, PatternError};

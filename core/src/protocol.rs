@@ -153,6 +153,55 @@ pub struct CheckResponse {
     pub token: String,
 }
 
+/// What the SDK saw of a verification that ended without the phone reading
+/// the call by itself in time: why the user had to type, or gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Observation {
+    /// The device could not read incoming numbers (Android without the
+    /// permissions or the call-screening role; iOS).
+    NoPermission,
+    /// The device could read numbers but never saw the verification call.
+    CallNotSeen,
+    /// The call was seen, but only after the SDK had fallen back to manual
+    /// entry.
+    CallSeenLate,
+    /// The user typed the code while the SDK was still waiting for the call.
+    UserTyped,
+}
+
+impl Observation {
+    /// The wire name (`"no_permission"`, `"call_not_seen"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoPermission => "no_permission",
+            Self::CallNotSeen => "call_not_seen",
+            Self::CallSeenLate => "call_seen_late",
+            Self::UserTyped => "user_typed",
+        }
+    }
+}
+
+/// `POST /v1/verifications/{id}/report`: sent by the SDK once, when a
+/// verification ends without an automatic match, for the conversion figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub observation: Observation,
+}
+
+/// Names of the server-sent events of `GET /v1/verifications/{id}/events`.
+/// Every event's `data` is the [`Verification`] as `GET` returns it, and its
+/// `id` the row's version (send it back as `Last-Event-ID` to resume). The
+/// event is named after the new `status`, or [`CALLER_CHANGED`] when only
+/// the caller prefix changed (the call was moved to another trunk).
+pub mod events {
+    /// The caller prefix changed while the status did not.
+    pub const CALLER_CHANGED: &str = "caller";
+}
+
 /// `POST /v1/tokens/introspect` (secret key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::driver::{stopped, Input, Published, Shared};
 use crate::error::MotpError;
 use crate::machine::{
-    CallMatch, CallVisibility, Event, OpId, Reply, VerificationInfo, VerificationState,
+    CallEvent, CallMatch, CallVisibility, Event, OpId, Reply, VerificationInfo, VerificationState,
 };
 use crate::protocol::CallerInfo;
 
@@ -27,6 +27,9 @@ pub struct VerificationHandle {
     /// Sequence number of the last state [`next_state`](Self::next_state)
     /// returned; shared by clones.
     cursor: Arc<AtomicU64>,
+    /// Number of the next call event
+    /// [`next_call_event`](Self::next_call_event) returns; shared by clones.
+    call_cursor: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for VerificationHandle {
@@ -45,6 +48,7 @@ impl VerificationHandle {
             shared,
             commands,
             cursor: Arc::new(AtomicU64::new(0)),
+            call_cursor: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -190,6 +194,31 @@ impl VerificationHandle {
         };
         self.cursor.fetch_max(seq, Ordering::SeqCst);
         state
+    }
+
+    /// Waits for the next [`CallEvent`] and returns it: what the server
+    /// reported about the call (ringing, delivered, failed with the reason)
+    /// or a request to read the call log again. `None` once the
+    /// verification has ended and every event was returned.
+    ///
+    /// Events are never skipped (each call returns the one after the
+    /// previous call's, on this handle or a clone) and never block the
+    /// verification: an app that never asks loses nothing. Cancel the wait
+    /// by dropping the future.
+    pub async fn next_call_event(&self) -> Option<CallEvent> {
+        let cursor = self.call_cursor.load(Ordering::SeqCst);
+        let mut published = self.shared.published.subscribe();
+        let ready = |p: &Published| p.call_events_total > cursor || p.latest().is_final();
+        // Fails only when the sender is gone, and `self.shared` keeps it.
+        let _ = published.wait_for(ready).await;
+        let snapshot = self.shared.published.borrow();
+        if snapshot.call_events_total <= cursor {
+            return None;
+        }
+        let n = cursor.max(snapshot.first_call_event());
+        let event = snapshot.call_event(n).cloned();
+        self.call_cursor.fetch_max(n + 1, Ordering::SeqCst);
+        event
     }
 
     /// Sends the creation request; `Ok` once the call is on its way.

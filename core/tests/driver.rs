@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use motp_core::protocol::VerificationStatus;
-use motp_core::{CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationState};
+use motp_core::{
+    CallEvent, CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationState,
+};
 use motp_core::{Clock, MotpClient, MotpConfig, VerificationHandle, VerificationListener};
 use motp_core::{MatchRejection, MotpError};
 use serde_json::json;
 
-use support::{FakeConfig, FakeServer, Recorder, TokioClock};
+use support::{EventsMode, FakeConfig, FakeServer, Recorder, TokioClock};
 use VerificationState::{AwaitingCall, Canceled, Expired, Requesting, Verifying};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -827,4 +829,150 @@ async fn a_call_reported_twice_is_checked_once() {
         Ok(CallMatch::Verified { .. })
     ));
     assert_eq!(s.server.requests_to("POST", "/check").len(), 1);
+}
+
+// ------------------------------------------------ following the server
+
+fn with_events(events: EventsMode) -> FakeConfig {
+    FakeConfig {
+        events,
+        ..FakeConfig::default()
+    }
+}
+
+fn busy() -> CallEvent {
+    CallEvent::Failed {
+        reason: "busy".to_owned(),
+    }
+}
+
+/// The failure is told through the stream, long before the call timeout.
+// Real time: a paused clock would jump over the stream's own timeouts
+// while the loopback bytes are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_reaches_the_app_through_the_event_stream() {
+    let s = setup(with_events(EventsMode::Stream)).await;
+    let (handle, recorder) = s.start().await;
+    let started = s.clock.now();
+    s.server
+        .set_status(&handle.id(), VerificationStatus::Ringing, None);
+    assert_eq!(handle.next_call_event().await, Some(CallEvent::Ringing));
+    s.server
+        .set_status(&handle.id(), VerificationStatus::Failed, Some("busy"));
+    assert_eq!(handle.next_call_event().await, Some(busy()));
+    assert_eq!(
+        handle.next_state().await,
+        manual(ManualEntryReason::CallTimeout)
+    );
+    assert!(s.clock.now().duration_since(started).unwrap() < CALL_TIMEOUT);
+    assert_eq!(s.server.streams_opened(), 1);
+    assert!(
+        s.server.requests_to("GET", &handle.id()).is_empty(),
+        "no polling while the stream works"
+    );
+    // The user saw the number after all (a declined call) and types it.
+    handle.submit_code("123").await.unwrap();
+    assert_eq!(
+        recorder.names(),
+        [
+            "requesting",
+            "awaiting_call",
+            "manual_entry",
+            "verifying",
+            "verified"
+        ]
+    );
+    assert_eq!(handle.next_call_event().await, None, "over, nothing more");
+}
+
+/// A stream cut off is opened again, resuming after the last event.
+// Real time: a paused clock would jump over the stream's own timeouts
+// while the loopback bytes are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_stream_is_reopened_with_backoff() {
+    let s = setup(with_events(EventsMode::CutFirst(2))).await;
+    let (handle, _) = s.start().await;
+    let id = handle.id();
+    s.server
+        .wait_for_requests(|r| r.iter().filter(|r| r.path.ends_with("/events")).count() >= 3)
+        .await;
+    s.server
+        .set_status(&id, VerificationStatus::Failed, Some("busy"));
+    assert_eq!(handle.next_call_event().await, Some(busy()));
+    assert_eq!(s.server.streams_opened(), 3);
+    assert!(s.server.requests_to("GET", &id).is_empty(), "no polling");
+}
+
+/// A proxy that refuses the stream (404) or buffers it: the SDK polls GET.
+// Real time: a paused clock would jump over the stream's own timeouts
+// while the loopback bytes are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_usable_stream_the_sdk_polls() {
+    for mode in [EventsMode::Missing, EventsMode::Buffered] {
+        let s = setup(with_events(mode)).await;
+        let (handle, _) = s.start().await;
+        let id = handle.id();
+        s.server
+            .set_status(&id, VerificationStatus::Failed, Some("busy"));
+        assert_eq!(handle.next_call_event().await, Some(busy()), "{mode:?}");
+        assert_eq!(
+            handle.next_state().await,
+            manual(ManualEntryReason::CallTimeout)
+        );
+        assert!(!s.server.requests_to("GET", &id).is_empty(), "{mode:?}");
+        assert_eq!(s.server.streams_opened(), 1, "{mode:?}: tried once");
+    }
+}
+
+/// Delivered but not reported by the phone: the app is asked to read the
+/// call log again, and its answer verifies without typing.
+// Real time: a paused clock would jump over the stream's own timeouts
+// while the loopback bytes are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_call_not_seen_asks_the_app_for_the_call_log() {
+    let s = setup(with_events(EventsMode::Stream)).await;
+    let (handle, _) = s.start().await;
+    s.server
+        .set_status(&handle.id(), VerificationStatus::Delivered, None);
+    assert_eq!(handle.next_call_event().await, Some(CallEvent::Delivered));
+    assert_eq!(
+        handle.next_call_event().await,
+        Some(CallEvent::RereadCallLog)
+    );
+    assert_eq!(handle.state(), AwaitingCall);
+    let outcome = handle
+        .on_incoming_call(&s.national_caller(), s.clock.now())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CallMatch::Verified { .. }));
+    assert!(
+        s.server.requests_to("POST", "/report").is_empty(),
+        "an automatic match is not reported"
+    );
+}
+
+/// Without an answer to the call-log request, manual entry follows, and
+/// the report says the call was not seen.
+// Real time: a paused clock would jump over the stream's own timeouts
+// while the loopback bytes are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_call_log_manual_entry_follows_and_is_reported() {
+    let s = setup(with_events(EventsMode::Stream)).await;
+    let (handle, _) = s.start().await;
+    let started = s.clock.now();
+    s.server
+        .set_status(&handle.id(), VerificationStatus::Delivered, None);
+    assert_eq!(
+        handle.next_state().await,
+        manual(ManualEntryReason::CallTimeout)
+    );
+    assert!(s.clock.now().duration_since(started).unwrap() < CALL_TIMEOUT);
+    handle.submit_code("123").await.unwrap();
+    s.server
+        .wait_for_requests(|r| r.iter().any(|r| r.path.ends_with("/report")))
+        .await;
+    assert_eq!(
+        s.server.requests_to("POST", "/report")[0].body,
+        json!({"observation": "call_not_seen"})
+    );
 }

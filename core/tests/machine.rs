@@ -5,11 +5,12 @@
 use std::time::{Duration, SystemTime};
 
 use motp_core::machine::{
-    CallMatch, CallVisibility, Effect, Event, IgnoredCall, Machine, MachineConfig,
-    ManualEntryReason, OpId, Reply, VerificationState, REQUEST_GRACE,
+    CallEvent, CallMatch, CallVisibility, Effect, Event, IgnoredCall, Machine, MachineConfig,
+    ManualEntryReason, OpId, Reply, VerificationState, DELIVERED_GRACE, REQUEST_GRACE,
+    REREAD_WINDOW,
 };
 use motp_core::protocol::{
-    CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, Verification,
+    CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, Observation, Verification,
     VerificationStatus,
 };
 use motp_core::Dated;
@@ -1656,4 +1657,354 @@ fn a_typed_code_that_failed_in_transit_is_not_retried_behind_the_users_back() {
     // The user may type it again at once.
     let (_, fx) = h.code("123", now);
     assert_eq!(notified(&fx), [Verifying]);
+}
+
+// ------------------------------------------- the call, as the server sees it
+
+/// The server's view of the verification created at `t(1)`, now `status`.
+fn server_says(status: VerificationStatus, reason: Option<&str>, generation: u32) -> Event {
+    let mut verification = created_at(t(1)).value;
+    verification.status = status;
+    verification.failure_reason = reason.map(str::to_owned);
+    Event::ServerUpdate {
+        generation,
+        verification,
+    }
+}
+
+fn told(effects: &[Effect]) -> Vec<CallEvent> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Tell(event) => Some(event.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn follows(effects: &[Effect]) -> Vec<Effect> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Follow { .. } | Effect::StopFollowing))
+        .cloned()
+        .collect()
+}
+
+fn reported(effects: &[Effect]) -> Vec<Observation> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SendReport { id, observation } => {
+                assert_eq!(id, "ver_1");
+                Some(*observation)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_server_is_followed_from_creation_until_the_end() {
+    let (mut h, _) = Harness::requesting();
+    let fx = h.step(Event::Created(Ok(created_at(t(1)))), t(1));
+    assert_eq!(
+        follows(&fx),
+        [Effect::Follow {
+            id: "ver_1".to_owned(),
+            generation: 0
+        }]
+    );
+    let (_, fx) = h.cancel(t(3));
+    assert_eq!(follows(&fx), [Effect::StopFollowing]);
+    // Canceled while waiting for a call the phone never saw.
+    assert_eq!(reported(&fx), [Observation::CallNotSeen]);
+}
+
+#[test]
+fn a_failed_call_moves_to_manual_entry_at_once_with_the_reason() {
+    let mut h = Harness::awaiting();
+    let fx = h.step(server_says(VerificationStatus::Ringing, None, 0), t(2));
+    assert_eq!(told(&fx), [CallEvent::Ringing]);
+    assert!(notified(&fx).is_empty());
+    let fx = h.step(
+        server_says(VerificationStatus::Failed, Some("busy"), 0),
+        t(3),
+    );
+    assert_eq!(
+        told(&fx),
+        [CallEvent::Failed {
+            reason: "busy".to_owned()
+        }]
+    );
+    // Long before the call timeout (t(31)).
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallTimeout)]);
+    assert_eq!(follows(&fx), [Effect::StopFollowing]);
+    // Told once, however often the server repeats it.
+    let fx = h.step(
+        server_says(VerificationStatus::Failed, Some("busy"), 0),
+        t(4),
+    );
+    assert!(told(&fx).is_empty() && notified(&fx).is_empty());
+    // A resend places a new call, which is followed and awaited again.
+    let answered = t(1) + RESEND_AFTER;
+    let (op, _) = h.resend(answered);
+    let fx = h.step(
+        Event::ResendFinished {
+            op,
+            result: Ok(created_at(answered)),
+        },
+        answered,
+    );
+    assert_eq!(notified(&fx), [AwaitingCall]);
+    assert_eq!(
+        follows(&fx),
+        [Effect::Follow {
+            id: "ver_1".to_owned(),
+            generation: 1
+        }]
+    );
+    // What the old stream still says of the old call is not news.
+    let fx = h.step(
+        server_says(VerificationStatus::Failed, Some("busy"), 0),
+        answered,
+    );
+    assert!(told(&fx).is_empty() && notified(&fx).is_empty());
+    assert_eq!(h.state(), &AwaitingCall);
+    // The new call's own failure is.
+    let fx = h.step(
+        server_says(VerificationStatus::Failed, Some("unreachable"), 1),
+        answered,
+    );
+    assert_eq!(
+        told(&fx),
+        [CallEvent::Failed {
+            reason: "unreachable".to_owned()
+        }]
+    );
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallTimeout)]);
+}
+
+#[test]
+fn a_failed_call_during_a_check_leads_to_manual_entry_if_the_check_fails() {
+    let (mut h, op) = Harness::verifying();
+    let fx = h.step(
+        server_says(VerificationStatus::Failed, Some("busy"), 0),
+        t(6),
+    );
+    assert_eq!(told(&fx).len(), 1);
+    assert!(notified(&fx).is_empty(), "the check decides first");
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: Err(MotpError::WrongCode { attempts_left: 2 }),
+        },
+        t(7),
+    );
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallTimeout)]);
+}
+
+#[test]
+fn a_delivered_call_not_seen_asks_for_the_call_log_once_then_manual_entry() {
+    let mut h = Harness::awaiting();
+    let fx = h.step(server_says(VerificationStatus::Delivered, None, 0), t(5));
+    assert_eq!(told(&fx), [CallEvent::Delivered]);
+    assert_eq!(follows(&fx), [Effect::StopFollowing]);
+    assert_eq!(deadline_set(&fx), Some(Some(t(5) + DELIVERED_GRACE)));
+    // Not yet.
+    let fx = h.step(
+        Event::DeadlineReached,
+        t(5) + DELIVERED_GRACE - Duration::from_millis(1),
+    );
+    assert!(told(&fx).is_empty());
+    let asked = t(5) + DELIVERED_GRACE;
+    let fx = h.step(Event::DeadlineReached, asked);
+    assert_eq!(told(&fx), [CallEvent::RereadCallLog]);
+    assert_eq!(h.state(), &AwaitingCall);
+    assert_eq!(deadline_set(&fx), Some(Some(asked + REREAD_WINDOW)));
+    let fx = h.step(Event::DeadlineReached, asked + REREAD_WINDOW);
+    assert!(told(&fx).is_empty(), "asked once only");
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallTimeout)]);
+    // The user types the code: the report says the call was not seen.
+    let (op, _) = h.code("123", t(12));
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        t(13),
+    );
+    assert_eq!(reported(&fx), [Observation::CallNotSeen]);
+}
+
+#[test]
+fn the_call_log_read_again_verifies_without_typing() {
+    let mut h = Harness::awaiting();
+    h.step(server_says(VerificationStatus::Delivered, None, 0), t(5));
+    let fx = h.step(Event::DeadlineReached, t(5) + DELIVERED_GRACE);
+    assert_eq!(told(&fx), [CallEvent::RereadCallLog]);
+    let (op, fx) = h.call(CALL, t(6), t(9));
+    assert_eq!(notified(&fx), [Verifying]);
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        t(10),
+    );
+    assert_eq!(notified(&fx), [verified("tok")]);
+    assert!(
+        reported(&fx).is_empty(),
+        "an automatic match is not reported"
+    );
+}
+
+#[test]
+fn a_delivered_call_seen_in_time_needs_nothing_more() {
+    let mut h = Harness::awaiting();
+    let (op, _) = h.call(CALL, t(4), t(4));
+    let fx = h.step(server_says(VerificationStatus::Delivered, None, 0), t(5));
+    assert_eq!(told(&fx), [CallEvent::Delivered]);
+    // The check fails in transit: back to waiting, and the grace still runs.
+    h.step(
+        Event::CheckFinished {
+            op,
+            result: Err(MotpError::Timeout),
+        },
+        t(6),
+    );
+    assert_eq!(h.state(), &AwaitingCall);
+    let (_, fx) = h.call(CALL, t(7), t(7));
+    assert_eq!(notified(&fx), [Verifying]);
+    let fx = h.step(Event::DeadlineReached, t(5) + DELIVERED_GRACE);
+    assert!(
+        told(&fx).is_empty(),
+        "no call-log request while a check runs"
+    );
+}
+
+#[test]
+fn without_visibility_the_call_is_told_but_nothing_is_awaited() {
+    let (mut h, _) = {
+        let mut h = Harness::new_with(CallVisibility::PermissionMissing);
+        let op = h.op();
+        h.step(
+            Event::Start {
+                op,
+                phone_number: "+447700900123".to_owned(),
+            },
+            t(0),
+        );
+        (h, op)
+    };
+    let fx = h.step(Event::Created(Ok(created_at(t(1)))), t(1));
+    assert_eq!(
+        notified(&fx),
+        [manual(ManualEntryReason::PermissionMissing)]
+    );
+    assert_eq!(follows(&fx).len(), 1, "followed for the ringing nudge");
+    let fx = h.step(server_says(VerificationStatus::Ringing, None, 0), t(2));
+    assert_eq!(told(&fx), [CallEvent::Ringing]);
+    let fx = h.step(server_says(VerificationStatus::Ringing, None, 0), t(2));
+    assert!(told(&fx).is_empty(), "ringing is told once");
+    let fx = h.step(server_says(VerificationStatus::Delivered, None, 0), t(3));
+    assert_eq!(told(&fx), [CallEvent::Delivered]);
+    assert!(notified(&fx).is_empty());
+    assert_eq!(deadline_set(&fx), None, "no call-log request");
+    let (op, _) = h.code("123", t(9));
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        t(10),
+    );
+    assert_eq!(reported(&fx), [Observation::NoPermission]);
+}
+
+#[test]
+fn reports_say_what_the_phone_saw() {
+    // Typed while the SDK still waited for the call.
+    let mut h = Harness::awaiting();
+    let (op, _) = h.code("123", t(5));
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        t(6),
+    );
+    assert_eq!(reported(&fx), [Observation::UserTyped]);
+    // The call came after the fall-back to manual entry.
+    let mut h = Harness::manual_entry();
+    let (op, _) = h.call(CALL, t(40), t(40));
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        t(41),
+    );
+    assert_eq!(reported(&fx), [Observation::CallSeenLate]);
+    // Read in time: nothing to report.
+    let (mut h, op) = Harness::verifying();
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: approved("tok"),
+        },
+        t(6),
+    );
+    assert!(reported(&fx).is_empty());
+    // Expired without ever seeing the call.
+    let mut h = Harness::manual_entry();
+    let fx = h.step(Event::DeadlineReached, t(1) + TTL);
+    assert_eq!(notified(&fx), [Expired]);
+    assert_eq!(reported(&fx), [Observation::CallNotSeen]);
+    // A verification that failed is not reported: the server knows why.
+    let (mut h, op) = Harness::verifying();
+    let fx = h.step(
+        Event::CheckFinished {
+            op,
+            result: Err(MotpError::AlreadyUsed),
+        },
+        t(6),
+    );
+    assert!(matches!(h.state(), VerificationState::Failed { .. }));
+    assert!(reported(&fx).is_empty());
+}
+
+#[test]
+fn a_new_caller_prefix_from_the_server_is_matched() {
+    let mut h = Harness::awaiting();
+    let mut verification = created_at(t(1)).value;
+    verification.caller.prefix = "+442079461".to_owned();
+    h.step(
+        Event::ServerUpdate {
+            generation: 0,
+            verification,
+        },
+        t(2),
+    );
+    assert_eq!(h.machine.info().unwrap().caller.prefix, "+442079461");
+    let (op, fx) = h.call(CALL, t(3), t(3));
+    assert!(matches!(
+        reply_to(&fx, op),
+        Reply::Call(Ok(CallMatch::Ignored {
+            reason: IgnoredCall::NotMatching { .. }
+        }))
+    ));
+    let (_, fx) = h.call("+442079461123", t(3), t(3));
+    assert_eq!(notified(&fx), [Verifying]);
+}
+
+#[test]
+fn the_server_can_end_the_verification() {
+    let mut h = Harness::awaiting();
+    let fx = h.step(server_says(VerificationStatus::Expired, None, 0), t(2));
+    assert_eq!(notified(&fx), [Expired]);
+    assert_eq!(follows(&fx), [Effect::StopFollowing]);
+    let mut h = Harness::awaiting();
+    let fx = h.step(server_says(VerificationStatus::Canceled, None, 0), t(2));
+    assert_eq!(notified(&fx), [Canceled]);
+    assert!(requests(&fx).is_empty(), "nothing to withdraw");
 }

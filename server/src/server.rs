@@ -155,6 +155,7 @@ pub async fn build_state(
         signer: TokenSigner::new(seed),
         key_cache: Default::default(),
         calls: Default::default(),
+        closing: tokio::sync::watch::Sender::new(false),
         clock,
         metrics: Metrics::new(),
         codes,
@@ -329,6 +330,8 @@ impl RunningServer {
                 );
             }
         }
+        // Open event streams end now; the calls' outcomes are recorded.
+        self.state.closing.send_replace(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

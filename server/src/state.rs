@@ -44,6 +44,9 @@ pub struct AppState {
     pub calls: crate::call_control::CallControl,
     /// Destinations with a fixed code and no call (`[test_numbers]`).
     pub test_numbers: crate::test_numbers::TestNumbers,
+    /// Becomes `true` when the server stops, so that long-lived responses
+    /// (event streams) end and the graceful shutdown does not wait for them.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// API keys seen in the last minute, so that a request costs no database

@@ -3,8 +3,11 @@
 //! maps onto status codes and problem types.
 
 mod error;
+pub mod events;
+mod report;
 
 pub use error::{Limit, Mismatch, VerifyError};
+pub use report::report;
 
 use std::sync::Arc;
 
@@ -41,9 +44,10 @@ pub fn view(row: &VerificationRow, now: i64) -> Verification {
     }
 }
 
-/// The stored status, or `expired` once the TTL has run out.
+/// The stored status, or `expired` once the TTL has run out (a failed call
+/// included: until then it could still be typed or resent).
 fn effective_status(row: &VerificationRow, now: i64) -> VerificationStatus {
-    if !row.status.is_final() && now >= row.expires_at {
+    if !settled_for_good(row.status) && now >= row.expires_at {
         VerificationStatus::Expired
     } else {
         row.status
@@ -207,6 +211,13 @@ pub async fn get(state: &AppState, app_id: &str, id: &str) -> Result<Verificatio
     Ok(view(&row, state.now()))
 }
 
+/// Whether a verification in `status` can no longer be checked or resent.
+/// A failed call is not the end: the phone may still have shown the number
+/// (a declined call fails as busy), and a resend places a new call.
+pub(crate) fn settled_for_good(status: VerificationStatus) -> bool {
+    status.is_final() && status != VerificationStatus::Failed
+}
+
 /// The refusal for a verification that can no longer be checked or resent.
 fn settled(row: &VerificationRow) -> VerifyError {
     match row.status {
@@ -253,7 +264,7 @@ pub async fn check(
     for attempt in 0..MAX_RACES {
         let row = load(state, app_id, id, attempt).await?;
         let now = state.now();
-        if row.status.is_final() {
+        if settled_for_good(row.status) {
             return Err(settled(&row));
         }
         if now >= row.expires_at {
@@ -369,7 +380,7 @@ pub async fn resend(
     for attempt in 0..MAX_RACES {
         let row = load(state, app_id, id, attempt).await?;
         let now = state.now();
-        if row.status.is_final() {
+        if settled_for_good(row.status) {
             return Err(settled(&row));
         }
         if now >= row.expires_at {
@@ -455,7 +466,7 @@ pub async fn cancel(state: &AppState, app_id: &str, id: &str) -> Result<(), Veri
         let row = load(state, app_id, id, attempt).await?;
         match row.status {
             VerificationStatus::Approved => return Err(VerifyError::AlreadyApproved),
-            s if s.is_final() => return Ok(()),
+            s if settled_for_good(s) => return Ok(()),
             _ => {}
         }
         let change = StateChange {

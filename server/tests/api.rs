@@ -113,9 +113,9 @@ async fn status_moves_to_delivered_or_failed(backend: Backend) {
     let (id, code) = h.create_ok("+447400123457").await;
     let v = h.wait_status(&id, "failed").await;
     assert_eq!(v["failure_reason"], "busy");
-    // A failed verification is over: even the right code is refused.
-    h.check_code(&id, &code).await.problem(410, "expired");
-    h.resend(&id).await.problem(410, "expired");
+    // A failed call is not the end (a declined call fails as busy, yet the
+    // phone showed the number): the right code still approves.
+    assert_eq!(h.check_code(&id, &code).await.status, StatusCode::OK);
     h.stop().await;
 }
 

@@ -160,6 +160,30 @@ fn demo_auto_verifies_the_android_way_then_the_ios_way() {
     assert!(dir.starts_with(std::env::temp_dir()), "{db}");
     assert!(!dir.exists(), "{} was not removed", dir.display());
     assert!(stdout.contains("Both verifications approved"), "{stdout}");
+
+    // The iOS way hears the call delivered before the call list is read.
+    assert_in_order(
+        &section(&stdout, 2),
+        &["app learns: delivered", "call list: missed call"],
+    );
+    // A busy phone: the app learns the failure from the server's events,
+    // long before its call timeout.
+    let busy = section(&stdout, 3);
+    assert_in_order(
+        &busy,
+        &[
+            "486 Busy Here; the server records failed: busy",
+            "ManualEntry (call_timeout)",
+            "cancel()",
+        ],
+    );
+    assert_has(
+        &busy,
+        &[
+            "app learns: failed: busy",
+            "server's record of failed → app's state change: median",
+        ],
+    );
 }
 
 #[test]

@@ -1267,6 +1267,115 @@ public func FfiConverterTypeVerificationInfo_lower(_ value: VerificationInfo) ->
 
 
 /**
+ * Something the server reported about the verification call, or something
+ * the SDK asks of the app. Read them with `next_call_event()`.
+ */
+
+public enum CallEvent: Equatable, Hashable {
+    
+    /**
+     * The phone network reports the phone is ringing: a good moment to
+     * bring the code field forward (no permission needed for this).
+     */
+    case ringing
+    /**
+     * The call rang out: its number is on the phone (in the call list).
+     */
+    case delivered
+    /**
+     * The call could not be delivered; `reason` is the carrier's
+     * (`busy`, `timeout`, `unreachable`…). The verification is in
+     * `ManualEntry`: offer a resend, or typing the code if the number was
+     * seen after all (a declined call fails as busy).
+     */
+    case failed(
+        /**
+         * Short and plain; holds no number.
+         */reason: String
+    )
+    /**
+     * The server delivered the call but the app reported no matching
+     * number: read the call log again now and report what it holds with
+     * `on_incoming_call`. Asked at most once per call; without an answer
+     * the SDK moves to `ManualEntry` after a short wait.
+     */
+    case rereadCallLog
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CallEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallEvent: FfiConverterRustBuffer {
+    typealias SwiftType = CallEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ringing
+        
+        case 2: return .delivered
+        
+        case 3: return .failed(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .rereadCallLog
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CallEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ringing:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .delivered:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .failed(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .rereadCallLog:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallEvent_lift(_ buf: RustBuffer) throws -> CallEvent {
+    return try FfiConverterTypeCallEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallEvent_lower(_ value: CallEvent) -> RustBuffer {
+    return FfiConverterTypeCallEvent.lower(value)
+}
+
+
+
+/**
  * What became of an incoming call reported to the SDK.
  */
 
@@ -1776,8 +1885,10 @@ public func FfiConverterTypeIgnoredCall_lower(_ value: IgnoredCall) -> RustBuffe
 public enum ManualEntryReason: Equatable, Hashable {
     
     /**
-     * The call was not seen within the call timeout. It may still arrive,
-     * and still counts.
+     * The call was not seen in time: the call timeout passed, or the
+     * server reported the call failed, or delivered while the phone did
+     * not report it (the app's next `CallEvent` says which). It may still
+     * arrive, and still counts.
      */
     case callTimeout
     /**

@@ -931,7 +931,7 @@ public protocol MotpLogger: AnyObject, Sendable {
      * One log line. `target` names the SDK module that wrote it
      * (`motp_core::driver`); `message` never holds a code or a full number.
      */
-    func log(level: LogLevel, target: String, message: String) throws 
+    func log(level: LogLevel, target: String, message: String) 
     
 }
 /**
@@ -998,7 +998,7 @@ open class MotpLoggerImpl: MotpLogger, @unchecked Sendable {
      * One log line. `target` names the SDK module that wrote it
      * (`motp_core::driver`); `message` never holds a code or a full number.
      */
-open func log(level: LogLevel, target: String, message: String)throws   {try rustCallWithError(FfiConverterTypeMotpError_lift) {
+open func log(level: LogLevel, target: String, message: String)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_motp_ffi_fn_method_motplogger_log(
             self.uniffiCloneHandle(),
@@ -1050,7 +1050,7 @@ fileprivate struct UniffiCallbackInterfaceMotpLogger {
                 guard let uniffiObj = try? FfiConverterTypeMotpLogger.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return try uniffiObj.log(
+                return uniffiObj.log(
                      level: try FfiConverterTypeLogLevel_lift(level),
                      target: try FfiConverterString.lift(target),
                      message: try FfiConverterString.lift(message)
@@ -1059,11 +1059,10 @@ fileprivate struct UniffiCallbackInterfaceMotpLogger {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCallWithError(
+            uniffiTraitInterfaceCall(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn,
-                lowerError: FfiConverterTypeMotpError_lower
+                writeReturn: writeReturn
             )
         }
     )
@@ -1336,9 +1335,9 @@ public func FfiConverterTypeOfflineVerification_lower(_ value: OfflineVerificati
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types
- * (iOS, or Android without permissions), and watch its state with a
- * `VerificationListener` or `next_state()`.
+ * Feed it every incoming call (Android) or the code the user types (iOS,
+ * or Android without permissions); watch its state with a
+ * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -1369,6 +1368,11 @@ public protocol VerificationProtocol: AnyObject, Sendable {
      * Id, caller pattern, expiry, when a resend is allowed, attempts left.
      */
     func info()  -> VerificationInfo
+    
+    /**
+     * The next `CallEvent` (see its docs); null/nil once the verification ended.
+     */
+    func nextCallEvent() async throws  -> CallEvent?
     
     /**
      * Waits for the next state change and returns it. Changes are never
@@ -1431,9 +1435,9 @@ public protocol VerificationProtocol: AnyObject, Sendable {
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types
- * (iOS, or Android without permissions), and watch its state with a
- * `VerificationListener` or `next_state()`.
+ * Feed it every incoming call (Android) or the code the user types (iOS,
+ * or Android without permissions); watch its state with a
+ * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -1549,6 +1553,25 @@ open func info() -> VerificationInfo  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The next `CallEvent` (see its docs); null/nil once the verification ended.
+     */
+open func nextCallEvent()async throws  -> CallEvent?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_motp_ffi_fn_method_verification_next_call_event(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_motp_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_motp_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_motp_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeCallEvent.lift,
+            errorHandler: FfiConverterTypeMotpError_lift
+        )
 }
     
     /**
@@ -2017,6 +2040,30 @@ fileprivate struct FfiConverterOptionTypeMotpLogger: FfiConverterRustBuffer {
         }
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCallEvent: FfiConverterRustBuffer {
+    typealias SwiftType = CallEvent?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCallEvent.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCallEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -2134,7 +2181,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 27691) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_motplogger_log() != 38569) {
+    if (uniffi_motp_ffi_checksum_method_motplogger_log() != 52074) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() != 13050) {
@@ -2162,6 +2209,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_verification_info() != 2771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_motp_ffi_checksum_method_verification_next_call_event() != 65053) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_verification_next_state() != 63217) {

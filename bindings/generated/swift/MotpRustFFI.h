@@ -384,6 +384,11 @@ RustBuffer uniffi_motp_ffi_fn_method_verification_id(uint64_t ptr, RustCallStatu
 RustBuffer uniffi_motp_ffi_fn_method_verification_info(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_NEXT_CALL_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_NEXT_CALL_EVENT
+uint64_t uniffi_motp_ffi_fn_method_verification_next_call_event(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_NEXT_STATE
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_VERIFICATION_NEXT_STATE
 uint64_t uniffi_motp_ffi_fn_method_verification_next_state(uint64_t ptr
@@ -770,6 +775,12 @@ uint16_t uniffi_motp_ffi_checksum_method_verification_id(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_INFO
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_INFO
 uint16_t uniffi_motp_ffi_checksum_method_verification_info(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_NEXT_CALL_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_VERIFICATION_NEXT_CALL_EVENT
+uint16_t uniffi_motp_ffi_checksum_method_verification_next_call_event(void
     
 );
 #endif

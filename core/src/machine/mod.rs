@@ -24,6 +24,9 @@
 //! | `AwaitingCall`, `ManualEntry` | resend done | the same wait again, re-announced (`AwaitingCall` after a call timeout) |
 //! | any state after creation | `expires_at` passed | `Expired` |
 //! | any state that is not final | cancel | `Canceled` |
+//! | `AwaitingCall` | the server reports the call failed | `ManualEntry` at once (with [`CallEvent::Failed`]) |
+//! | `AwaitingCall` | the server reports the call delivered, and no matching call within [`DELIVERED_GRACE`], then none within [`REREAD_WINDOW`] of [`CallEvent::RereadCallLog`] | `ManualEntry` |
+//! | any state after creation | the server reports it expired or canceled | `Expired`, `Canceled` |
 //!
 //! Every state the machine waits in has a deadline, so nothing is ever
 //! stuck: `Requesting` and `Verifying` end when a request overruns its
@@ -41,6 +44,21 @@
 //! transit (no network, a timeout, a 5xx) is checked again with backoff for
 //! as long as the verification lives, and a later sighting of it is checked
 //! at once. A call seen while another check runs waits for that check.
+//!
+//! # Following the call on the server
+//!
+//! From creation (and again after each resend) until the call's outcome is
+//! known, the machine asks its driver to follow the server's events of the
+//! verification ([`Effect::Follow`]) and hears them as
+//! [`Event::ServerUpdate`]. It tells the app what happened to the call
+//! ([`Effect::Tell`] with a [`CallEvent`]: ringing, delivered, failed) and
+//! stops waiting for a call that will not come: a failed call moves to
+//! manual entry at once; a delivered call that the phone did not report
+//! within [`DELIVERED_GRACE`] makes it ask the app to read the call log
+//! again, once, and then moves to manual entry.
+//!
+//! When the verification ends without an automatic match, the machine
+//! reports what it saw ([`Effect::SendReport`], an [`Observation`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -50,17 +68,21 @@ use crate::error::MotpError;
 use crate::matcher::CallerIdMatcher;
 use crate::pattern::CallerPattern;
 use crate::protocol::{
-    CheckRequest, CheckResponse, CreateVerificationRequest, Verification, VerificationStatus,
+    CheckRequest, CheckResponse, CreateVerificationRequest, Observation, Verification,
+    VerificationStatus,
 };
 use crate::redact::redact_numbers;
 use crate::time::Dated;
 
 mod calls;
 mod clock_skew;
+mod progress;
 mod state;
 
 use calls::{SeenCalls, Verdict};
 use clock_skew::ClockSkew;
+pub use progress::{CallEvent, DELIVERED_GRACE, REREAD_WINDOW};
+use progress::{CallProgress, Reread, Sightings};
 pub use state::{
     CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo, VerificationState,
 };
@@ -149,6 +171,13 @@ pub enum Event {
     /// The time announced by [`Effect::SetDeadline`] has come. Harmless when
     /// early or stale: the machine looks at `now`.
     DeadlineReached,
+    /// The server's view of the verification, from the events followed
+    /// since [`Effect::Follow`] number `generation` (or from polling it).
+    /// Repeats are harmless.
+    ServerUpdate {
+        generation: u32,
+        verification: Verification,
+    },
 }
 
 /// Something the caller of [`Machine::handle`] must do, in order.
@@ -173,6 +202,20 @@ pub enum Effect {
     Notify(VerificationState),
     /// The outcome of operation `op`.
     Reply { op: OpId, reply: Reply },
+    /// Follow the server's events of verification `id` (replacing any
+    /// stream followed so far) and report them as [`Event::ServerUpdate`]
+    /// with this `generation`.
+    Follow { id: String, generation: u32 },
+    /// Stop following the server's events.
+    StopFollowing,
+    /// Tell the app what happened to the call, or ask it to read the call
+    /// log again.
+    Tell(CallEvent),
+    /// `POST /v1/verifications/{id}/report`; nothing is reported back.
+    SendReport {
+        id: String,
+        observation: Observation,
+    },
 }
 
 /// The outcome of an operation, by kind.
@@ -306,6 +349,12 @@ pub struct Machine {
     resend: Option<PendingResend>,
     /// The deadline last announced with [`Effect::SetDeadline`].
     announced_deadline: Option<SystemTime>,
+    /// Whether the driver follows the server's events.
+    following: bool,
+    /// What the server said of the current call.
+    progress: CallProgress,
+    /// What the phone saw, for the report at the end.
+    sightings: Sightings,
 }
 
 impl Machine {
@@ -324,6 +373,12 @@ impl Machine {
             check: None,
             resend: None,
             announced_deadline: None,
+            following: false,
+            progress: CallProgress::default(),
+            sightings: Sightings {
+                unreadable: config.call_visibility != CallVisibility::Numbers,
+                ..Sightings::default()
+            },
             config,
         }
     }
@@ -346,9 +401,10 @@ impl Machine {
             VerificationState::Idle => None,
             s if s.is_final() => return None,
             VerificationState::Requesting => self.request_deadline,
-            VerificationState::AwaitingCall => {
-                earliest(earliest(self.call_deadline, expires_at), self.next_retry())
-            }
+            VerificationState::AwaitingCall => earliest(
+                earliest(self.call_deadline, expires_at),
+                earliest(self.next_retry(), self.progress.reread.map(Reread::until)),
+            ),
             VerificationState::ManualEntry { .. } => earliest(expires_at, self.next_retry()),
             VerificationState::Verifying => {
                 earliest(self.check.as_ref().map(|c| c.deadline), expires_at)
@@ -384,6 +440,10 @@ impl Machine {
             Event::Cancel { op } => self.on_cancel(op, &mut out),
             Event::CancelFinished { op, result } => on_cancel_finished(op, result, &mut out),
             Event::DeadlineReached => {}
+            Event::ServerUpdate {
+                generation,
+                verification,
+            } => self.on_server_update(generation, verification, now, &mut out),
         }
         self.check_next_call(now, &mut out);
         let deadline = self.deadline();
@@ -471,6 +531,7 @@ impl Machine {
             None => Waiting::Call,
         };
         self.enter(waiting.state(), out);
+        self.follow(out);
         if let Some(op) = self.start_op.take() {
             reply(out, op, Reply::Start(Ok(())));
         }
@@ -502,6 +563,11 @@ impl Machine {
             Ok(code) => code,
             Err(rejection) => return ignored(out, IgnoredCall::NotMatching { rejection }),
         };
+        let late = Waiting::Manual(ManualEntryReason::CallTimeout);
+        if self.waiting() == Some(late) || self.check.as_ref().is_some_and(|c| c.return_to == late)
+        {
+            self.sightings.late = true;
+        }
         let in_flight = self.check.as_ref().is_some_and(|c| c.code == code)
             || self.queued.iter().any(|q| q.code == code);
         match session.calls.verdict(&code) {
@@ -605,6 +671,9 @@ impl Machine {
             let attempts_left = session.info.attempts_left;
             return refuse(out, MotpError::WrongCode { attempts_left });
         }
+        if waiting == Waiting::Call {
+            self.sightings.typed_early = true;
+        }
         let request = CheckRequest::with_code(digits.clone());
         self.start_check(op, CheckOrigin::Code, digits, request, waiting, now, out);
     }
@@ -668,6 +737,8 @@ impl Machine {
         let error = match result {
             Ok(response) => {
                 let token = response.token;
+                self.sightings.automatic =
+                    check.origin == CheckOrigin::Call && check.return_to == Waiting::Call;
                 reply(out, check.op, check_reply(check.origin, Ok(token.clone())));
                 return self.end(VerificationState::Verified { token }, out);
             }
@@ -713,6 +784,9 @@ impl Machine {
         out: &mut Vec<Effect>,
     ) {
         self.visibility = visibility;
+        if visibility != CallVisibility::Numbers {
+            self.sightings.unreadable = true;
+        }
         // Manual entry for want of visibility ends when numbers can be seen
         // again; a call timeout stays a call timeout.
         let waiting = match ManualEntryReason::for_visibility(visibility) {
@@ -797,6 +871,7 @@ impl Machine {
         };
         session.generation = self.session.as_ref().map_or(0, |s| s.generation + 1);
         self.session = Some(session);
+        self.progress = CallProgress::default();
         // Calls seen before the resend carry the old code.
         for queued in std::mem::take(&mut self.queued) {
             let reason = IgnoredCall::BeforeRequest;
@@ -811,6 +886,7 @@ impl Machine {
             return self.end(end, out);
         }
         self.call_deadline = Some(now + self.config.call_timeout);
+        self.follow(out);
         // A new call is coming: wait for it again, unless the app cannot
         // read calls at all.
         let renewed = |waiting: Waiting| match waiting {
@@ -874,6 +950,136 @@ impl Machine {
             let reason = ManualEntryReason::CallTimeout;
             self.enter(VerificationState::ManualEntry { reason }, out);
         }
+        self.advance_reread(now, out);
+    }
+
+    /// After a delivered call the phone did not report: asks the app to
+    /// read the call log again, then gives up waiting.
+    fn advance_reread(&mut self, now: SystemTime, out: &mut Vec<Effect>) {
+        let Some(reread) = self.progress.reread.filter(|r| now >= r.until()) else {
+            return;
+        };
+        if self.state != VerificationState::AwaitingCall {
+            // A check runs (its outcome decides) or the wait is over.
+            if self.waiting().is_some() {
+                self.progress.reread = None;
+            }
+            return;
+        }
+        match reread {
+            Reread::Grace { .. } => {
+                log::debug!("the call was delivered but not reported; asking for the call log");
+                out.push(Effect::Tell(CallEvent::RereadCallLog));
+                self.progress.reread = Some(Reread::Asked {
+                    until: now + REREAD_WINDOW,
+                });
+            }
+            Reread::Asked { .. } => {
+                self.progress.reread = None;
+                self.call_deadline = Some(now);
+                let reason = ManualEntryReason::CallTimeout;
+                self.enter(VerificationState::ManualEntry { reason }, out);
+            }
+        }
+    }
+
+    /// Asks the driver to follow the server's events of the current call.
+    fn follow(&mut self, out: &mut Vec<Effect>) {
+        if let Some(session) = &self.session {
+            self.following = true;
+            out.push(Effect::Follow {
+                id: session.info.id.clone(),
+                generation: session.generation,
+            });
+        }
+    }
+
+    fn stop_following(&mut self, out: &mut Vec<Effect>) {
+        if std::mem::take(&mut self.following) {
+            out.push(Effect::StopFollowing);
+        }
+    }
+
+    fn on_server_update(
+        &mut self,
+        generation: u32,
+        verification: Verification,
+        now: SystemTime,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.state.is_final() || !self.following {
+            return;
+        }
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if session.generation != generation || verification.id != session.info.id {
+            return;
+        }
+        if verification.caller != session.info.caller {
+            // The call moved to another trunk, with another caller prefix.
+            let caller = &verification.caller;
+            let matcher = CallerPattern::new(&caller.prefix, caller.code_length)
+                .ok()
+                .and_then(|pattern| CallerIdMatcher::new(pattern, &self.config.home_country).ok());
+            match matcher {
+                Some(matcher) => {
+                    session.matcher = matcher;
+                    session.info.caller = caller.clone();
+                }
+                None => log::warn!("the server sent an invalid caller pattern; kept the old one"),
+            }
+        }
+        match verification.status {
+            VerificationStatus::Calling => {}
+            VerificationStatus::Ringing => {
+                if !std::mem::replace(&mut self.progress.ringing_told, true) {
+                    out.push(Effect::Tell(CallEvent::Ringing));
+                }
+            }
+            VerificationStatus::Delivered => {
+                self.stop_following(out);
+                if !std::mem::replace(&mut self.progress.outcome_told, true) {
+                    out.push(Effect::Tell(CallEvent::Delivered));
+                }
+                let waits_for_call = self.waiting() == Some(Waiting::Call)
+                    || self
+                        .check
+                        .as_ref()
+                        .is_some_and(|c| c.return_to == Waiting::Call);
+                if waits_for_call && self.visibility == CallVisibility::Numbers {
+                    self.progress.reread = Some(Reread::Grace {
+                        until: now + DELIVERED_GRACE,
+                    });
+                }
+            }
+            VerificationStatus::Failed => {
+                self.stop_following(out);
+                if !std::mem::replace(&mut self.progress.outcome_told, true) {
+                    let reason =
+                        redact_numbers(verification.failure_reason.as_deref().unwrap_or("unknown"));
+                    out.push(Effect::Tell(CallEvent::Failed { reason }));
+                }
+                // No call is coming: stop waiting for one.
+                self.call_deadline = Some(now);
+                self.progress.reread = None;
+                let manual = Waiting::Manual(ManualEntryReason::CallTimeout);
+                if let Some(check) = self.check.as_mut() {
+                    if check.return_to == Waiting::Call {
+                        check.return_to = manual;
+                    }
+                } else if self.waiting() == Some(Waiting::Call) {
+                    self.enter(manual.state(), out);
+                }
+            }
+            VerificationStatus::Approved => self.stop_following(out),
+            VerificationStatus::Expired => {
+                if self.check.is_none() {
+                    self.end(VerificationState::Expired, out);
+                }
+            }
+            VerificationStatus::Canceled => self.end(VerificationState::Canceled, out),
+        }
     }
 
     /// Back to waiting after a check that did not succeed; the call timeout
@@ -905,6 +1111,8 @@ impl Machine {
 
     /// Enters a final state and answers every operation still waiting.
     fn end(&mut self, state: VerificationState, out: &mut Vec<Effect>) {
+        self.stop_following(out);
+        self.report(&state, out);
         self.enter(state, out);
         let error = self.final_error();
         if let Some(op) = self.start_op.take() {
@@ -923,6 +1131,24 @@ impl Machine {
                 queued.op,
                 Reply::Call(Ok(CallMatch::Ignored { reason })),
             );
+        }
+    }
+
+    /// Reports what the phone saw when the verification ends without an
+    /// automatic match (not when it failed: the server knows why).
+    fn report(&mut self, end: &VerificationState, out: &mut Vec<Effect>) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        if matches!(end, VerificationState::Failed { .. }) || self.sightings.reported {
+            return;
+        }
+        if let Some(observation) = self.sightings.observation() {
+            self.sightings.reported = true;
+            out.push(Effect::SendReport {
+                id: session.info.id.clone(),
+                observation,
+            });
         }
     }
 

@@ -29,8 +29,10 @@ pub enum CallVisibility {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ManualEntryReason {
-    /// The call was not seen within the call timeout. It may still arrive,
-    /// and still counts.
+    /// The call was not seen in time: the call timeout passed, or the
+    /// server reported the call failed, or delivered while the phone did
+    /// not report it (the app's next `CallEvent` says which). It may still
+    /// arrive, and still counts.
     CallTimeout,
     /// The app may not read incoming numbers (Android: `READ_PHONE_STATE`
     /// and `READ_CALL_LOG`, or the call-screening role).

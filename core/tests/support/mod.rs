@@ -149,6 +149,22 @@ pub struct FakeConfig {
     pub ttl: Duration,
     pub resend_after: Duration,
     pub attempts: u32,
+    /// How `GET /v1/verifications/{id}/events` answers.
+    pub events: EventsMode,
+}
+
+/// How the fake serves the event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsMode {
+    /// No such route (404), as an older server or a proxy that refuses it.
+    Missing,
+    /// A stream of every change, closed after a final state.
+    Stream,
+    /// A stream whose first `cut` connections are cut after one event.
+    CutFirst(usize),
+    /// A 200 `text/event-stream` that never delivers a byte: a proxy that
+    /// buffers the response.
+    Buffered,
 }
 
 impl Default for FakeConfig {
@@ -159,6 +175,7 @@ impl Default for FakeConfig {
             ttl: Duration::from_secs(300),
             resend_after: Duration::from_secs(60),
             attempts: 3,
+            events: EventsMode::Missing,
         }
     }
 }
@@ -170,6 +187,7 @@ struct FakeVerification {
     expires_at: SystemTime,
     resend_after: SystemTime,
     attempts_left: u32,
+    failure_reason: Option<String>,
 }
 
 struct FakeInner {
@@ -200,6 +218,10 @@ struct FakeState {
     check_gate: Mutex<Option<Arc<Semaphore>>>,
     /// Checks still to answer 503 before looking at them.
     failing_checks: Mutex<u32>,
+    /// Counts status changes, for the event streams.
+    changes: tokio::sync::watch::Sender<u64>,
+    /// Event streams opened so far.
+    streams_opened: std::sync::atomic::AtomicUsize,
 }
 
 impl FakeServer {
@@ -218,12 +240,16 @@ impl FakeServer {
             create_gate: Mutex::new(None),
             check_gate: Mutex::new(None),
             failing_checks: Mutex::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
+            streams_opened: std::sync::atomic::AtomicUsize::new(0),
         });
         let router = Router::new()
             .route("/v1/verifications", post(create))
             .route("/v1/verifications/{id}", get(fetch).delete(cancel))
             .route("/v1/verifications/{id}/check", post(check))
             .route("/v1/verifications/{id}/resend", post(resend))
+            .route("/v1/verifications/{id}/report", post(report))
+            .route("/v1/verifications/{id}/events", get(events))
             .with_state(Arc::clone(&state));
         let url = serve(router).await;
         Self { url, clock, state }
@@ -262,6 +288,25 @@ impl FakeServer {
     pub fn status(&self, id: &str) -> VerificationStatus {
         let inner = self.state.inner.lock().unwrap();
         inner.verifications[id].status
+    }
+
+    /// Sets the server-side status of verification `id`, as the call's
+    /// progress would, and tells the open event streams.
+    pub fn set_status(&self, id: &str, status: VerificationStatus, reason: Option<&str>) {
+        {
+            let mut inner = self.state.inner.lock().unwrap();
+            let v = inner.verifications.get_mut(id).unwrap();
+            v.status = status;
+            v.failure_reason = reason.map(str::to_owned);
+        }
+        self.state.changes.send_modify(|n| *n += 1);
+    }
+
+    /// How many event streams were opened.
+    pub fn streams_opened(&self) -> usize {
+        self.state
+            .streams_opened
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Makes checks wait until the returned semaphore gets permits.
@@ -332,7 +377,7 @@ fn describe(id: &str, v: &FakeVerification, config: &FakeConfig) -> Verification
         expires_at: Timestamp(v.expires_at),
         resend_after: Timestamp(v.resend_after),
         attempts_left: v.attempts_left,
-        failure_reason: None,
+        failure_reason: v.failure_reason.clone(),
     }
 }
 
@@ -378,6 +423,7 @@ async fn create(
         expires_at: now + config.ttl,
         resend_after: now + config.resend_after,
         attempts_left: config.attempts,
+        failure_reason: None,
     };
     let body = describe(&id, &verification, &config);
     inner.verifications.insert(id, verification);
@@ -503,6 +549,7 @@ async fn resend(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> 
     v.resend_after = now + config.resend_after;
     v.attempts_left = config.attempts;
     v.status = VerificationStatus::Calling;
+    v.failure_reason = None;
     let body = describe(&id, v, &config);
     drop(inner);
     state.dated(StatusCode::ACCEPTED, body)
@@ -526,4 +573,61 @@ pub fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
 /// Problem bodies are valid `Problem`s (guards the helper itself).
 pub fn parse_problem(body: &str) -> Problem {
     serde_json::from_str(body).unwrap()
+}
+
+async fn report(
+    State(state): State<Arc<FakeState>>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    state.record("POST", format!("/v1/verifications/{id}/report"), body);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn events(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
+    use axum::response::sse::{Event, Sse};
+    use std::sync::atomic::Ordering;
+    state.record("GET", format!("/v1/verifications/{id}/events"), Value::Null);
+    let mode = state.inner.lock().unwrap().config.events;
+    let opened = state.streams_opened.fetch_add(1, Ordering::SeqCst);
+    let cut = match mode {
+        EventsMode::Missing => return problem(404, problem_types::NOT_FOUND, Value::Null),
+        EventsMode::Buffered => {
+            let never = futures_util::stream::pending::<Result<Event, std::convert::Infallible>>();
+            return Sse::new(never).into_response();
+        }
+        EventsMode::Stream => false,
+        EventsMode::CutFirst(n) => opened < n,
+    };
+    let changes = state.changes.subscribe();
+    let stream = futures_util::stream::unfold(
+        (state, changes, 0u32, false),
+        move |(state, mut changes, sent, done)| {
+            let id = id.clone();
+            async move {
+                if done || (cut && sent == 1) {
+                    return None;
+                }
+                if sent > 0 {
+                    changes.changed().await.ok()?;
+                }
+                changes.borrow_and_update();
+                let body = {
+                    let inner = state.inner.lock().unwrap();
+                    describe(&id, inner.verifications.get(&id)?, &inner.config)
+                };
+                let over = body.status.is_final() && body.status != VerificationStatus::Failed;
+                let event = Event::default()
+                    .id(format!("{}", sent + 1))
+                    .event(body.status.as_str())
+                    .json_data(&body)
+                    .unwrap();
+                Some((
+                    Ok::<_, std::convert::Infallible>(event),
+                    (state, changes, sent + 1, over),
+                ))
+            }
+        },
+    );
+    Sse::new(stream).into_response()
 }

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): routes, middleware, and the mapping of the
 //! verification rules onto the protocol's status codes.
 
+pub mod events;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
@@ -39,6 +40,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/verifications/{id}/check", post(check_verification))
         .route("/v1/verifications/{id}/resend", post(resend_verification))
+        .route(
+            "/v1/verifications/{id}/events",
+            get(events::verification_events),
+        )
+        .route(
+            "/v1/verifications/{id}/report",
+            post(events::report_verification),
+        )
         .route("/v1/tokens/introspect", post(introspect_token));
     if state.config.telephony.dev_expose_calls && state.recorder.is_some() {
         v1 = v1
@@ -356,6 +365,8 @@ async fn method_not_allowed() -> ApiError {
     check_verification,
     resend_verification,
     cancel_verification,
+    events::verification_events,
+    events::report_verification,
     introspect_token,
     jwks,
     healthz,
@@ -379,6 +390,8 @@ mod tests {
             "/v1/verifications/{id}",
             "/v1/verifications/{id}/check",
             "/v1/verifications/{id}/resend",
+            "/v1/verifications/{id}/events",
+            "/v1/verifications/{id}/report",
             "/v1/tokens/introspect",
             "/v1/keys",
             "/healthz",

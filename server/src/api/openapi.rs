@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use motp_core::protocol::{
     CallerInfo, CheckRequest, CheckResponse, CreateVerificationRequest, IntrospectRequest,
-    IntrospectResponse, Problem, Verification, VerificationStatus,
+    IntrospectResponse, Observation, Problem, ReportRequest, Verification, VerificationStatus,
 };
 
 struct BearerAuth;
@@ -49,6 +49,8 @@ impl Modify for BearerAuth {
         CheckResponse,
         IntrospectRequest,
         IntrospectResponse,
+        Observation,
+        ReportRequest,
         Problem
     )),
     modifiers(&BearerAuth)

@@ -43,6 +43,7 @@
 //! scratch directory (`temp_dir`).
 
 mod backend;
+mod busy;
 mod code_entry;
 mod deadline;
 mod number_display;
@@ -336,6 +337,26 @@ async fn verify_twice(
     print_token(&outcome.token, &demo.app_id, &outcome.introspection)?;
 
     println!();
+    println!("3. A busy phone: the trunk answers 486, the app learns it from the event stream");
+    let mut delays = Vec::new();
+    for run in 1..=args.runs {
+        let outcome = busy::busy_way(&demo, server, handset)
+            .await
+            .map_err(|e| format!("busy run {run}: {e}"))?;
+        if run == 1 {
+            print!("{}", outcome.timeline.render("  "));
+        }
+        delays.push(outcome.record_to_app);
+    }
+    delays.sort();
+    println!(
+        "  server's record of failed → app's state change: median {} ms over {} run(s), max {} ms",
+        format_ms(delays[delays.len() / 2]),
+        delays.len(),
+        format_ms(delays[delays.len() - 1]),
+    );
+
+    println!();
     println!(
         "Both verifications approved: {} is verified. Tokens checked by the server (active: true).",
         display_number(DEMO_DESTINATION)
@@ -354,6 +375,7 @@ async fn android_way(demo: &Demo, phone: &mut PhoneWatch) -> Result<Outcome, Fai
         format!("start_verification(\"{DEMO_DESTINATION}\"): request sent"),
     );
     let handle = start(demo, CallVisibility::Numbers, listener).await?;
+    let _heard = busy::show_call_events(&handle, &timeline);
     let call = phone
         .wait_for_call(&timeline, &mut states, STEP_TIMEOUT)
         .await?;
@@ -419,6 +441,7 @@ async fn ios_way(demo: &Demo, phone: &mut PhoneWatch, typing: Typing) -> Result<
     );
     // iOS never shows caller IDs to apps.
     let handle = start(demo, CallVisibility::Hidden, listener).await?;
+    let mut heard = busy::show_call_events(&handle, &timeline);
     // The shell shows the code field when the state says so.
     let state = within(
         STEP_TIMEOUT,
@@ -448,6 +471,15 @@ async fn ios_way(demo: &Demo, phone: &mut PhoneWatch, typing: Typing) -> Result<
     let (cancel, hangup) = phone
         .wait_for_hangup(&timeline, demo.ring + STEP_TIMEOUT)
         .await?;
+    // The app hears from the server that the call rang out, and can say
+    // where to read the code.
+    within(
+        STEP_TIMEOUT,
+        "the server's word that the call was delivered",
+        heard.wait_for(|events| events.contains(&motp_core::CallEvent::Delivered)),
+    )
+    .await?
+    .map_err(|_| "the verification stopped".to_string())?;
     let shown_number = display_number(&call.number);
     timeline.mark(
         Actor::Handset,

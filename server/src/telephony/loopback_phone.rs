@@ -34,6 +34,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::net::UdpSocket;
@@ -61,6 +63,7 @@ pub struct IncomingCall {
 pub struct LoopbackPhone {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    busy: Arc<AtomicBool>,
 }
 
 /// Calls remembered at most; the oldest are forgotten beyond this.
@@ -81,8 +84,15 @@ impl LoopbackPhone {
         let socket = UdpSocket::bind(bind).await?;
         let addr = socket.local_addr()?;
         let (calls_tx, calls_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(serve(socket, calls_tx));
-        Ok((Self { addr, task }, calls_rx))
+        let busy = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(serve(socket, calls_tx, Arc::clone(&busy)));
+        Ok((Self { addr, task, busy }, calls_rx))
+    }
+
+    /// While `busy`, the phone is on another call: it answers every INVITE
+    /// with `486 Busy Here` at once, and shows nothing.
+    pub fn set_busy(&self, busy: bool) {
+        self.busy.store(busy, Ordering::SeqCst);
     }
 
     /// The address to send INVITEs to.
@@ -119,7 +129,11 @@ struct Call {
     retransmit: Option<(Instant, Duration, u32)>,
 }
 
-async fn serve(socket: UdpSocket, calls_tx: mpsc::UnboundedSender<IncomingCall>) {
+async fn serve(
+    socket: UdpSocket,
+    calls_tx: mpsc::UnboundedSender<IncomingCall>,
+    busy: Arc<AtomicBool>,
+) {
     let mut calls: HashMap<String, Call> = HashMap::new();
     let mut buf = vec![0u8; MAX_MESSAGE_LEN];
     let mut serial: u64 = 0;
@@ -137,7 +151,8 @@ async fn serve(socket: UdpSocket, calls_tx: mpsc::UnboundedSender<IncomingCall>)
                     continue; // responses: the phone sends no requests
                 }
                 serial += 1;
-                handle(&socket, &mut calls, &calls_tx, request, peer, serial).await;
+                let busy = busy.load(Ordering::SeqCst);
+                handle(&socket, &mut calls, &calls_tx, request, peer, serial, busy).await;
             }
             () = sleep_until(wake) => {
                 let now = Instant::now();
@@ -163,6 +178,7 @@ async fn handle(
     request: Message,
     peer: SocketAddr,
     serial: u64,
+    busy: bool,
 ) {
     let Some(call_id) = request.header("Call-ID").map(str::to_string) else {
         return;
@@ -182,6 +198,23 @@ async fn handle(
             }
             let to_tag = format!("handset{serial}");
             reply(response_to(&request, 100, "Trying", None)).await;
+            if busy {
+                // Final at once; resent until the caller's ACK, like a 487.
+                let bytes = response_to(&request, 486, "Busy Here", Some(&to_tag)).to_bytes();
+                let _ = socket.send_to(&bytes, peer).await;
+                calls.insert(
+                    call_id,
+                    Call {
+                        started: Instant::now(),
+                        to_tag,
+                        branch,
+                        last_response: bytes,
+                        peer,
+                        retransmit: Some((Instant::now() + T1, T1, 0)),
+                    },
+                );
+                return;
+            }
             let ringing = response_to(&request, 180, "Ringing", Some(&to_tag));
             let bytes = ringing.to_bytes();
             let _ = socket.send_to(&bytes, peer).await;

@@ -1904,6 +1904,133 @@ public object FfiConverterTypeVerificationInfo: FfiConverterRustBuffer<Verificat
 
 
 /**
+ * Something the server reported about the verification call, or something
+ * the SDK asks of the app. Read them with `next_call_event()`.
+ */
+sealed class CallEvent {
+    
+    /**
+     * The phone network reports the phone is ringing: a good moment to
+     * bring the code field forward (no permission needed for this).
+     */
+    object Ringing : CallEvent()
+    
+    
+    /**
+     * The call rang out: its number is on the phone (in the call list).
+     */
+    object Delivered : CallEvent()
+    
+    
+    /**
+     * The call could not be delivered; `reason` is the carrier's
+     * (`busy`, `timeout`, `unreachable`…). The verification is in
+     * `ManualEntry`: offer a resend, or typing the code if the number was
+     * seen after all (a declined call fails as busy).
+     */
+    data class Failed(
+        /**
+         * Short and plain; holds no number.
+         */
+        val `reason`: kotlin.String) : CallEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The server delivered the call but the app reported no matching
+     * number: read the call log again now and report what it holds with
+     * `on_incoming_call`. Asked at most once per call; without an answer
+     * the SDK moves to `ManualEntry` after a short wait.
+     */
+    object RereadCallLog : CallEvent()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallEvent : FfiConverterRustBuffer<CallEvent>{
+    override fun read(buf: ByteBuffer): CallEvent {
+        return when(buf.getInt()) {
+            1 -> CallEvent.Ringing
+            2 -> CallEvent.Delivered
+            3 -> CallEvent.Failed(
+                FfiConverterString.read(buf),
+                )
+            4 -> CallEvent.RereadCallLog
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: CallEvent): ULong = when(value) {
+        is CallEvent.Ringing -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is CallEvent.Delivered -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is CallEvent.Failed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is CallEvent.RereadCallLog -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: CallEvent, buf: ByteBuffer) {
+        when(value) {
+            is CallEvent.Ringing -> {
+                buf.putInt(1)
+                Unit
+            }
+            is CallEvent.Delivered -> {
+                buf.putInt(2)
+                Unit
+            }
+            is CallEvent.Failed -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is CallEvent.RereadCallLog -> {
+                buf.putInt(4)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * What became of an incoming call reported to the SDK.
  */
 sealed class CallMatch {
@@ -2450,8 +2577,10 @@ public object FfiConverterTypeIgnoredCall : FfiConverterRustBuffer<IgnoredCall>{
 enum class ManualEntryReason {
     
     /**
-     * The call was not seen within the call timeout. It may still arrive,
-     * and still counts.
+     * The call was not seen in time: the call timeout passed, or the
+     * server reported the call failed, or delivered while the phone did
+     * not report it (the app's next `CallEvent` says which). It may still
+     * arrive, and still counts.
      */
     CALL_TIMEOUT,
     /**

@@ -30,11 +30,13 @@ import java.nio.CharBuffer
 import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
+import dev.motp.core.CallEvent
 import dev.motp.core.CallMatch
 import dev.motp.core.CallVisibility
 import dev.motp.core.CallerDisplay
 import dev.motp.core.CallerInfo
 import dev.motp.core.DisplayForm
+import dev.motp.core.FfiConverterTypeCallEvent
 import dev.motp.core.FfiConverterTypeCallMatch
 import dev.motp.core.FfiConverterTypeCallVisibility
 import dev.motp.core.FfiConverterTypeCallerDisplay
@@ -60,6 +62,7 @@ import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
+import dev.motp.core.RustBuffer as RustBufferCallEvent
 import dev.motp.core.RustBuffer as RustBufferCallMatch
 import dev.motp.core.RustBuffer as RustBufferCallVisibility
 import dev.motp.core.RustBuffer as RustBufferCallerDisplay
@@ -765,6 +768,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_motp_ffi_checksum_method_verification_info(
     ): Int
+    external fun uniffi_motp_ffi_checksum_method_verification_next_call_event(
+    ): Int
     external fun uniffi_motp_ffi_checksum_method_verification_next_state(
     ): Int
     external fun uniffi_motp_ffi_checksum_method_verification_on_incoming_call(
@@ -855,6 +860,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_motp_ffi_fn_method_verification_info(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBufferVerificationInfo.ByValue
+    external fun uniffi_motp_ffi_fn_method_verification_next_call_event(`ptr`: Long,
+    ): Long
     external fun uniffi_motp_ffi_fn_method_verification_next_state(`ptr`: Long,
     ): Long
     external fun uniffi_motp_ffi_fn_method_verification_on_incoming_call(`ptr`: Long,`number`: RustBuffer.ByValue,`observedAt`: RustBuffer.ByValue,
@@ -1004,7 +1011,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 27691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_motplogger_log() and 0xFFFF) != 38569) {
+    if ((lib.uniffi_motp_ffi_checksum_method_motplogger_log() and 0xFFFF) != 52074) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() and 0xFFFF) != 13050) {
@@ -1032,6 +1039,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_verification_info() and 0xFFFF) != 2771) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_next_call_event() and 0xFFFF) != 65053) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_verification_next_state() and 0xFFFF) != 63217) {
@@ -2257,11 +2267,10 @@ open class MotpLoggerImpl: Disposable, AutoCloseable, MotpLogger
     /**
      * One log line. `target` names the SDK module that wrote it
      * (`motp_core::driver`); `message` never holds a code or a full number.
-     */
-    @Throws(MotpException::class)override fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
+     */override fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
         = 
     callWithHandle {
-    uniffiRustCallWithError(MotpExceptionExternalErrorHandler) { _status ->
+    uniffiRustCall() { _status ->
     UniffiLib.uniffi_motp_ffi_fn_method_motplogger_log(
         it,
         
@@ -2302,12 +2311,7 @@ internal object uniffiCallbackInterfaceMotpLogger {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCallWithError(
-                uniffiCallStatus,
-                makeCall,
-                writeReturn,
-                { e: MotpException -> FfiConverterTypeMotpError.lower(e) }
-            )
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
         }
     }
 
@@ -2807,9 +2811,9 @@ public object FfiConverterTypeOfflineVerification: FfiConverter<OfflineVerificat
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types
- * (iOS, or Android without permissions), and watch its state with a
- * `VerificationListener` or `next_state()`.
+ * Feed it every incoming call (Android) or the code the user types (iOS,
+ * or Android without permissions); watch its state with a
+ * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -2840,6 +2844,11 @@ public interface VerificationInterface {
      * Id, caller pattern, expiry, when a resend is allowed, attempts left.
      */
     fun `info`(): VerificationInfo
+    
+    /**
+     * The next `CallEvent` (see its docs); null/nil once the verification ended.
+     */
+    suspend fun `nextCallEvent`(): CallEvent?
     
     /**
      * Waits for the next state change and returns it. Changes are never
@@ -2904,9 +2913,9 @@ public interface VerificationInterface {
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types
- * (iOS, or Android without permissions), and watch its state with a
- * `VerificationListener` or `next_state()`.
+ * Feed it every incoming call (Android) or the code the user types (iOS,
+ * or Android without permissions); watch its state with a
+ * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -3089,6 +3098,30 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
     )
     }
     
+
+    
+    /**
+     * The next `CallEvent` (see its docs); null/nil once the verification ended.
+     */
+    @Throws(MotpException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nextCallEvent`() : CallEvent? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_motp_ffi_fn_method_verification_next_call_event(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_motp_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_motp_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_motp_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeCallEvent.lift(it) },
+        // Error FFI converter
+        MotpExceptionExternalErrorHandler,
+    )
+    }
 
     
     /**
@@ -3566,6 +3599,40 @@ public object FfiConverterOptionalTypeMotpLogger: FfiConverterRustBuffer<MotpLog
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeCallEvent: FfiConverterRustBuffer<CallEvent?> {
+    override fun read(buf: ByteBuffer): CallEvent? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCallEvent.read(buf)
+    }
+
+    override fun allocationSize(value: CallEvent?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCallEvent.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CallEvent?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCallEvent.write(value, buf)
+        }
+    }
+}
+
+
 
 
 
