@@ -68,7 +68,7 @@ public enum CodeInput {
         var leads: Set<String> = [""]
         if let callingCode {
             leads.formUnion([callingCode, "00" + callingCode, "011" + callingCode])
-            leads.formUnion((0...9).map(String.init))
+            leads.formUnion((0...9).map { String($0) })
         }
         for number in numbersIn(text).reversed() where number.count > codeLength {
             let known = number.dropLast(codeLength)

@@ -50,7 +50,7 @@ public final class CallArrivalObserver: NSObject, ObservableObject {
         let generation = self.generation
         let observer = self.observer
         DispatchQueue.global(qos: .userInitiated).async {
-            let current = observer.calls.map(CallSnapshot.init)
+            let current = observer.calls.map { CallSnapshot($0) }
             DispatchQueue.main.async {
                 MainActor.assumeIsolated {
                     guard self.running, self.generation == generation else { return }
