@@ -34,6 +34,9 @@ public typealias MotpError = MotpFFI.MotpError
 public typealias CallerInfo = MotpFFI.CallerInfo
 /// Expiry, when a resend is allowed, attempts left.
 public typealias VerificationInfo = MotpFFI.VerificationInfo
+/// What the server reports about the call (`.ringing`, `.delivered`,
+/// `.failed(reason:)`), from `MotpVerification.nextCallEvent()`.
+public typealias CallEvent = MotpFFI.CallEvent
 
 // MARK: The number as the core lays it out
 

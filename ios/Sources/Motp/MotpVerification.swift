@@ -76,6 +76,18 @@ public final class MotpVerification: @unchecked Sendable {
         }
     }
 
+    /// The next thing the server reports about the call: `.ringing` (a
+    /// good moment to bring the code field forward, with no CallKit at
+    /// all), `.delivered` (the number is in Recents), `.failed(reason:)`;
+    /// nil once the verification ended. Cancelling the task stops the wait
+    /// at once and leaves the verification running.
+    public func nextCallEvent() async throws -> CallEvent? {
+        let verification = self.verification
+        return try await withPromptCancellation {
+            try await verification.nextCallEvent()
+        }
+    }
+
     /// Checks a code the user typed (the last `caller.codeLength` digits of
     /// the number that called) and returns the token when the server
     /// approves it. The outcome also arrives in `states`.

@@ -184,6 +184,10 @@ final class FakeVerification: Verification, @unchecked Sendable {
         state()
     }
 
+    override func nextCallEvent() async throws -> CallEvent? {
+        nil
+    }
+
     override func onIncomingCall(number: String, observedAt: Date) async throws -> CallMatch {
         .ignored(reason: .notAwaitingCall)
     }
