@@ -39,7 +39,8 @@ The first event is the current state (unless `Last-Event-ID` names it already). 
 every 15 s. The stream closes after a final state."),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
@@ -90,7 +91,8 @@ pub async fn verification_events(
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "Body too large"),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "Not application/json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Rate limited (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The database does not answer; retry (Retry-After)", headers(("Retry-After" = u64, description = "Whole seconds, rounded up"))),
     ),
     security(("bearer" = []))
 )]
