@@ -39,6 +39,8 @@ pub struct Config {
     pub telephony: TelephonyConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Signed webhooks: how this instance delivers them.
+    pub webhooks: crate::webhooks::config::WebhooksConfig,
 }
 
 /// `[server]`
@@ -343,6 +345,7 @@ const SECTIONS: &[&str] = &[
     "secrets",
     "telephony",
     "log",
+    "webhooks",
 ];
 
 /// The section an environment key addresses, before or after figment
@@ -428,6 +431,7 @@ impl Config {
                 return fail("telephony.dev_expose_calls needs a loopback server.listen".into());
             }
         }
+        self.webhooks.check().map_err(ConfigError)?;
         if self.telephony.provider == ProviderKind::Sip {
             match &self.telephony.sip {
                 None => return fail("provider = \"sip\" needs a [telephony.sip] section".into()),

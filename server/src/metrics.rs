@@ -32,6 +32,8 @@ pub struct Metrics {
     pub telephony: Family<Labels2, Counter>,
     /// Requests refused by a rate limit, by limit.
     pub rate_limited: Family<Labels, Counter>,
+    /// Webhook deliveries.
+    pub webhooks: crate::webhooks::metrics::WebhookMetrics,
 }
 
 impl Default for Metrics {
@@ -89,7 +91,9 @@ impl Metrics {
             "Requests refused by a rate limit",
             rate_limited.clone(),
         );
+        let webhooks = crate::webhooks::metrics::WebhookMetrics::register(&mut registry);
         Self {
+            webhooks,
             registry,
             created,
             delivered,

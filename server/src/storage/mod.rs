@@ -198,6 +198,10 @@ macro_rules! destination_capped {
     }};
 }
 
+// After the macros, which they use.
+pub mod stats;
+pub mod webhooks;
+
 /// One verification as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationRow {
@@ -270,8 +274,40 @@ pub struct StateChange {
     pub verified_at: Option<i64>,
 }
 
-const MIGRATIONS_SQLITE: &str = include_str!("../../migrations/sqlite/0001_initial.sql");
-const MIGRATIONS_POSTGRES: &str = include_str!("../../migrations/postgres/0001_initial.sql");
+const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        4,
+        "webhooks",
+        include_str!("../../migrations/sqlite/0004_webhooks.sql"),
+    ),
+    (
+        6,
+        "stats",
+        include_str!("../../migrations/sqlite/0006_stats.sql"),
+    ),
+];
+const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        4,
+        "webhooks",
+        include_str!("../../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        6,
+        "stats",
+        include_str!("../../migrations/postgres/0006_stats.sql"),
+    ),
+];
 
 /// The migrations compiled into the binary.
 #[derive(Debug)]
@@ -342,7 +378,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_POSTGRES)]))
+            Migrator::new(Embedded(MIGRATIONS_POSTGRES))
                 .await?
                 .run(&pool)
                 .await?;
@@ -369,7 +405,7 @@ impl Store {
                 .pragma("journal_size_limit", "67108864")
                 .connect()
                 .await?;
-            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_SQLITE)]))
+            Migrator::new(Embedded(MIGRATIONS_SQLITE))
                 .await?
                 .run(&mut write)
                 .await?;

@@ -1,0 +1,1 @@
+//! Conversion figures from storage (placeholder).
