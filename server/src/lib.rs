@@ -13,7 +13,7 @@
 //! tests call). [`server`] wires it all from a [`config::Config`]; [`cli`]
 //! is the `motp` tool on top; [`clock`] is injected so tests never sleep.
 //! [`webhooks`] delivers the events that storage triggers write to the
-//! outbox; [`stats`] computes the conversion figures.
+//! outbox.
 //! Imports run one way, down this map: nothing below `api` and `cli`
 //! imports them.
 
@@ -31,7 +31,6 @@ pub mod metrics;
 pub mod phone;
 pub mod server;
 pub mod state;
-pub mod stats;
 pub mod storage;
 pub mod telephony;
 pub mod tokens;

@@ -198,8 +198,7 @@ macro_rules! destination_capped {
     }};
 }
 
-// After the macros, which they use.
-pub mod stats;
+// After the macros, which it uses.
 pub mod webhooks;
 
 /// One verification as stored.
@@ -285,11 +284,6 @@ const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../../migrations/sqlite/0004_webhooks.sql"),
     ),
-    (
-        6,
-        "stats",
-        include_str!("../../migrations/sqlite/0006_stats.sql"),
-    ),
 ];
 const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -301,11 +295,6 @@ const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "webhooks",
         include_str!("../../migrations/postgres/0004_webhooks.sql"),
-    ),
-    (
-        6,
-        "stats",
-        include_str!("../../migrations/postgres/0006_stats.sql"),
     ),
 ];
 

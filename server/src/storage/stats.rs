@@ -1,1 +1,0 @@
-//! Conversion figures from storage (placeholder).
