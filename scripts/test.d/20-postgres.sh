@@ -44,4 +44,5 @@ export MOTP_TEST_DATABASE_URL_PG="postgres://postgres@127.0.0.1:$PORT/motp_test"
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT"
 
 # Every test of the server that has a PostgreSQL variant, and only those.
-cargo test -p motp-server --test api --test bad_input --test brute_force --test interrupted --test outage --test test_numbers -- postgres::
+cargo test -p motp-server --test api --test bad_input --test brute_force --test interrupted \
+  --test outage --test test_numbers --test webhooks --test webhooks_crash -- postgres::

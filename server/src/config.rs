@@ -41,6 +41,8 @@ pub struct Config {
     pub test_numbers: crate::test_numbers::TestNumbersConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Signed webhooks: how this instance delivers them.
+    pub webhooks: crate::webhooks::config::WebhooksConfig,
 }
 
 /// `[server]`
@@ -407,6 +409,7 @@ const SECTIONS: &[&str] = &[
     "telephony",
     "test_numbers",
     "log",
+    "webhooks",
 ];
 
 /// The section an environment key addresses, before or after figment
@@ -532,6 +535,7 @@ impl Config {
         if !(1..=60).contains(&self.telephony.shutdown_secs) {
             return fail("telephony.shutdown_secs must be 1..=60".into());
         }
+        self.webhooks.check().map_err(ConfigError)?;
         if self.telephony.provider == ProviderKind::Sip {
             match &self.telephony.sip {
                 None => return fail("provider = \"sip\" needs a [telephony.sip] section".into()),

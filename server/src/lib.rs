@@ -12,6 +12,8 @@
 //! [`telephony`] (which also holds the loopback phone that the demo and the
 //! tests call). [`server`] wires it all from a [`config::Config`]; [`cli`]
 //! is the `motp` tool on top; [`clock`] is injected so tests never sleep.
+//! [`webhooks`] delivers the events that storage triggers write to the
+//! outbox.
 //! Imports run one way, down this map: nothing below `api` and `cli`
 //! imports them.
 
@@ -36,3 +38,4 @@ pub mod telephony;
 pub mod test_numbers;
 pub mod tokens;
 pub mod verify;
+pub mod webhooks;

@@ -22,6 +22,8 @@ enum Command {
     /// Run two whole verifications on 127.0.0.1 (server, SIP, a loopback
     /// handset) and print their timeline. Needs nothing installed.
     Demo(cli::demo::DemoArgs),
+    /// Manage webhook endpoints; list failed deliveries and replay them.
+    Webhooks(cli::webhooks::WebhooksArgs),
 }
 
 fn main() {
@@ -31,6 +33,7 @@ fn main() {
         Command::Serve(args) => cli::serve::run(args),
         Command::Keys(args) => cli::keys::run(args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Webhooks(args) => cli::webhooks::run(args),
     };
     std::process::exit(code);
 }

@@ -34,6 +34,8 @@ pub struct Metrics {
     pub rate_limited: Family<Labels, Counter>,
     /// Test-number verifications, by event (`created`, `approved`).
     pub test_numbers: Family<Labels, Counter>,
+    /// Webhook deliveries.
+    pub webhooks: crate::webhooks::metrics::WebhookMetrics,
 }
 
 impl Default for Metrics {
@@ -97,7 +99,9 @@ impl Metrics {
             "Verifications of test numbers (no call, fixed code), by event",
             test_numbers.clone(),
         );
+        let webhooks = crate::webhooks::metrics::WebhookMetrics::register(&mut registry);
         Self {
+            webhooks,
             registry,
             test_numbers,
             created,

@@ -224,6 +224,7 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     serving: JoinHandle<std::io::Result<()>>,
     chores: JoinHandle<()>,
+    webhooks: Option<JoinHandle<()>>,
 }
 
 /// Builds the state, binds `server.listen` and starts serving.
@@ -256,6 +257,12 @@ pub async fn start(config: Config, overrides: Overrides) -> Result<RunningServer
         let _ = stopped.await;
     }));
     let chores = tokio::spawn(maintenance(Arc::clone(&state)));
+    let webhooks = state.config.webhooks.deliver.then(|| {
+        tokio::spawn(crate::webhooks::dispatch::run(
+            Arc::clone(&state),
+            Arc::new(SystemClock),
+        ))
+    });
     tracing::info!(
         %addr,
         database = state.store.backend(),
@@ -268,6 +275,7 @@ pub async fn start(config: Config, overrides: Overrides) -> Result<RunningServer
         shutdown: Some(shutdown),
         serving,
         chores,
+        webhooks,
     })
 }
 
@@ -337,6 +345,9 @@ impl RunningServer {
         }
         let _ = (&mut self.serving).await;
         self.chores.abort();
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.abort();
+        }
         self.state.store.close().await;
     }
 

@@ -4,3 +4,4 @@ pub mod demo;
 pub mod keys;
 pub mod match_cmd;
 pub mod serve;
+pub mod webhooks;

@@ -205,6 +205,9 @@ macro_rules! destination_capped {
     }};
 }
 
+// After the macros, which it uses.
+pub mod webhooks;
+
 /// One verification as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationRow {
@@ -277,10 +280,40 @@ pub struct StateChange {
     pub verified_at: Option<i64>,
 }
 
-const MIGRATIONS_SQLITE: &str = include_str!("../../migrations/sqlite/0001_initial.sql");
-const MIGRATIONS_POSTGRES: &str = include_str!("../../migrations/postgres/0001_initial.sql");
-const SDK_REPORTS_SQLITE: &str = include_str!("../../migrations/sqlite/0017_sdk_reports.sql");
-const SDK_REPORTS_POSTGRES: &str = include_str!("../../migrations/postgres/0017_sdk_reports.sql");
+const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        4,
+        "webhooks",
+        include_str!("../../migrations/sqlite/0004_webhooks.sql"),
+    ),
+    (
+        17,
+        "sdk_reports",
+        include_str!("../../migrations/sqlite/0017_sdk_reports.sql"),
+    ),
+];
+const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        4,
+        "webhooks",
+        include_str!("../../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        17,
+        "sdk_reports",
+        include_str!("../../migrations/postgres/0017_sdk_reports.sql"),
+    ),
+];
 
 /// The migrations compiled into the binary.
 #[derive(Debug)]
@@ -350,13 +383,10 @@ impl Store {
             // request statement timeout (an index build may take longer).
             let base = PgConnectOptions::from_str(url)?;
             let mut migrating = base.connect().await?;
-            Migrator::new(Embedded(&[
-                (1, "initial", MIGRATIONS_POSTGRES),
-                (17, "sdk_reports", SDK_REPORTS_POSTGRES),
-            ]))
-            .await?
-            .run(&mut migrating)
-            .await?;
+            Migrator::new(Embedded(MIGRATIONS_POSTGRES))
+                .await?
+                .run(&mut migrating)
+                .await?;
             migrating.close().await?;
             // Bounded waits, so that an unreachable database costs a request
             // a fraction of a second (503), not a hang: connecting and
@@ -393,13 +423,10 @@ impl Store {
                 .pragma("journal_size_limit", "67108864")
                 .connect()
                 .await?;
-            Migrator::new(Embedded(&[
-                (1, "initial", MIGRATIONS_SQLITE),
-                (17, "sdk_reports", SDK_REPORTS_SQLITE),
-            ]))
-            .await?
-            .run(&mut write)
-            .await?;
+            Migrator::new(Embedded(MIGRATIONS_SQLITE))
+                .await?
+                .run(&mut write)
+                .await?;
             let mut read = Vec::new();
             for _ in 0..config.max_connections.max(1) {
                 read.push(Mutex::new(base.clone().read_only(true).connect().await?));

@@ -140,7 +140,7 @@ pub async fn harness(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Optio
 }
 
 /// A new schema in the test cluster; the URL selects it by `search_path`.
-async fn fresh_pg_schema(url: &str) -> String {
+pub async fn fresh_pg_schema(url: &str) -> String {
     use sqlx::Connection;
     let schema = format!(
         "t_{}",
