@@ -15,6 +15,7 @@ motp_skip_unless_reachable maven
 command -v mvn >/dev/null && command -v java >/dev/null || {
   apt-get install -y -q maven openjdk-17-jdk-headless >/dev/null
 }
+command -v sipp >/dev/null || apt-get install -y -q sip-tester >/dev/null || echo "cannot install sip-tester: BusyCallTest will fail (no sipp)" >&2
 
 work=$(mktemp -d)
 pids=()
