@@ -348,19 +348,20 @@ async fn digest_challenge_is_answered_once() {
     assert!(sipp.finish().await.success(), "{}", sipp.explain());
 }
 
-#[tokio::test]
-async fn concurrent_calls_to_one_peer() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_one_socket_and_port() {
     if !sipp_available() {
         return;
     }
-    // One SIPp per call keeps the scenarios simple; the point is that the
-    // provider runs calls side by side, each on its own socket.
-    let phones: Vec<Sipp> = (0..4).map(|_| Sipp::start("ring")).collect();
+    // Issue 19 item 1: four calls side by side through one provider to one
+    // phone, all from the trunk's one socket.
+    let mut sipp = Sipp::start_calls("ring", 4);
+    let telephony = Arc::new(SipTelephony::new(sipp.config()).unwrap());
+    let port = telephony.local_addr().port();
     let mut tasks = tokio::task::JoinSet::new();
-    for phone in &phones {
-        let config = phone.config();
+    for _ in 0..4 {
+        let telephony = Arc::clone(&telephony);
         tasks.spawn(async move {
-            let telephony = Arc::new(SipTelephony::new(config).unwrap());
             let (tx, mut rx) = mpsc::unbounded_channel();
             telephony
                 .place(flash_call(Duration::from_millis(300)), tx)
@@ -376,7 +377,9 @@ async fn concurrent_calls_to_one_peer() {
     while let Some(events) = tasks.join_next().await {
         assert_eq!(
             events.unwrap(),
-            vec![CallProgress::Ringing, CallProgress::Delivered]
+            vec![CallProgress::Ringing, CallProgress::Delivered],
+            "{}",
+            sipp.explain()
         );
     }
     // Side by side, not one after another (each rings 300 ms).
@@ -386,9 +389,37 @@ async fn concurrent_calls_to_one_peer() {
         "{:?}",
         started.elapsed()
     );
-    for mut phone in phones {
-        assert!(phone.finish().await.success(), "{}", phone.explain());
-    }
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    assert_eq!(telephony.calls_in_flight(), 0, "every call unregistered");
+    // Every request of every call came from the one socket: its Via names
+    // the socket's port (SIPp answers to the Via's address).
+    let messages = sipp.read("messages.txt");
+    let vias: Vec<&str> = messages
+        .lines()
+        .filter(|l| l.starts_with("Via: SIP/2.0/UDP"))
+        .collect();
+    assert!(vias.len() >= 12, "INVITE, CANCEL, ACK × 4: {vias:?}");
+    let sent_by = format!("Via: SIP/2.0/UDP 127.0.0.1:{port};");
+    assert!(vias.iter().all(|v| v.starts_with(&sent_by)), "{vias:?}");
+    let calls: std::collections::HashSet<&str> = messages
+        .lines()
+        .filter_map(|l| l.strip_prefix("Call-ID: "))
+        .collect();
+    assert_eq!(calls.len(), 4, "four calls, one Call-ID each");
+}
+
+#[tokio::test]
+async fn a_taken_sip_port_stops_the_provider_with_a_clear_error() {
+    let held = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = SipConfig {
+        bind: held.local_addr().unwrap(),
+        ..SipConfig::for_proxy("127.0.0.1:5060")
+    };
+    let error = SipTelephony::new(config).unwrap_err().to_string();
+    assert!(
+        error.contains("bind") && error.contains("holds the port"),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------------------

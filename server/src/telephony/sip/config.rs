@@ -25,9 +25,12 @@ pub struct SipConfig {
     /// nearly every trunk does: datagrams from any other address are
     /// ignored, so nobody else can inject a response.
     pub proxy: String,
-    /// Local address each call's UDP socket binds to. Keep the port 0:
-    /// every call gets its own ephemeral port. Default `0.0.0.0:0` (the
-    /// route to `proxy` picks the source address).
+    /// Local address of the trunk's one UDP socket: every call is sent
+    /// from it, and the trunk's answers come back to it. Default
+    /// `0.0.0.0:5060` (the route to `proxy` picks the source address put in
+    /// `Via`/`Contact`); the server refuses to start when the port is
+    /// taken. Port 0 takes a free port (tests). For an IPv6 `proxy`, bind
+    /// `[::]:5060`.
     pub bind: SocketAddr,
     /// Host of the Request-URI and `To` (`sip:+447700900123@DOMAIN`).
     /// Default: the host of `proxy`.
@@ -82,7 +85,7 @@ impl Default for SipConfig {
     fn default() -> Self {
         Self {
             proxy: String::new(),
-            bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+            bind: SocketAddr::from(([0, 0, 0, 0], 5060)),
             domain: None,
             from_host: None,
             display_name: None,

@@ -32,21 +32,17 @@
 //! implementation) and against the loopback phone
 //! ([`crate::telephony::loopback_phone`]).
 //!
-//! # One UDP socket per call
+//! # One UDP socket per trunk
 //!
-//! Each call binds its own ephemeral port and `connect`s it to the trunk.
-//! The kernel then does the demultiplexing a shared socket would need a
-//! transaction map (Call-ID/branch → task), a reader task and locks for;
-//! each call is one task with its own state, timers and deadline, and a
-//! stuck call cannot hold up another. A connected socket also drops
-//! datagrams from any address but the trunk's, so a host on the path's
-//! outside cannot inject a `200` or `487`. The cost, one port per call in
-//! flight (calls last seconds), is nothing next to the 28,000 ephemeral
-//! ports. Trunks that authenticate by source IP are unaffected (the IP is
-//! fixed by `bind`); a trunk that insists on one fixed source *port* would
-//! need a shared socket, which we can add behind the same trait.
-//! A call waiting for a datagram holds no receive buffer: it waits for
-//! readiness and reads into one buffer per runtime thread.
+//! Trunks admit signalling by source address and port, and expect one
+//! signalling port: every call of a trunk is sent from one socket bound at
+//! `bind` (port 5060 by default; a taken port stops the server at start).
+//! One receive task per trunk reads every datagram into one buffer and
+//! hands it to its call by Call-ID, only when it comes from the address
+//! the call sends to ([`transport`]); the call matches responses to its
+//! transactions by Via branch and CSeq method (RFC 3261 §17.1.3). Each call
+//! is still one task with its own state, timers and deadline, so a stuck
+//! call cannot hold up another; a waiting call holds no receive buffer.
 //!
 //! # SDP
 //!
@@ -63,7 +59,10 @@ mod call;
 pub mod config;
 pub mod digest;
 pub mod message;
+mod transport;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -73,18 +72,43 @@ pub use config::{SipConfig, SipConfigError};
 use super::{CallFuture, CallProgress, FlashCall, Telephony};
 use crate::phone::mask;
 
-/// Places flash calls through a SIP peer. Cheap to share: each call runs
-/// on its own socket.
+/// Places flash calls through a SIP peer, every call from one UDP socket.
 #[derive(Debug, Clone)]
 pub struct SipTelephony {
     config: SipConfig,
+    transport: Arc<transport::Transport>,
 }
 
 impl SipTelephony {
-    /// A provider for `config`, which is validated here.
+    /// A provider for `config`, which is validated here; binds its UDP
+    /// socket at `config.bind` (inside a Tokio runtime). A taken port is
+    /// an error naming it.
     pub fn new(config: SipConfig) -> Result<Self, SipConfigError> {
         config.validate()?;
-        Ok(Self { config })
+        let transport = transport::Transport::bind(config.bind).map_err(|error| {
+            SipConfigError(format!(
+                "cannot bind the SIP socket at bind = \"{}\": {error}{}",
+                config.bind,
+                if error.kind() == std::io::ErrorKind::AddrInUse {
+                    " (another SIP agent or motp instance holds the port: \
+                     stop it or set another port in bind)"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+        Ok(Self { config, transport })
+    }
+
+    /// The local address the SIP socket is bound to (its port when
+    /// `bind` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.transport.local_addr()
+    }
+
+    /// Calls registered on the transport now (ringing or lingering).
+    pub fn calls_in_flight(&self) -> usize {
+        self.transport.calls_in_flight()
     }
 
     /// The configuration in use.
@@ -114,7 +138,7 @@ impl Telephony for SipTelephony {
         progress: mpsc::UnboundedSender<CallProgress>,
     ) -> CallFuture<'_> {
         Box::pin(async move {
-            let finished = call::run(&self.config, &call, &progress).await;
+            let finished = call::run(&self.config, &self.transport, &call, &progress).await;
             let event = match &finished.result {
                 Ok(()) => CallProgress::Delivered,
                 Err(reason) => CallProgress::Failed {
