@@ -69,6 +69,7 @@ use tokio::sync::mpsc;
 
 pub use config::{SipConfig, SipConfigError};
 
+use super::gate::{Gate, Refused, TrunkMetrics};
 use super::{CallFuture, CallProgress, FlashCall, Telephony};
 use crate::phone::mask;
 
@@ -77,6 +78,7 @@ use crate::phone::mask;
 pub struct SipTelephony {
     config: SipConfig,
     transport: Arc<transport::Transport>,
+    gate: Arc<Gate>,
 }
 
 impl SipTelephony {
@@ -84,7 +86,14 @@ impl SipTelephony {
     /// socket at `config.bind` (inside a Tokio runtime). A taken port is
     /// an error naming it.
     pub fn new(config: SipConfig) -> Result<Self, SipConfigError> {
+        Self::with_metrics(config, TrunkMetrics::default())
+    }
+
+    /// [`SipTelephony::new`], reporting the trunk's calls in flight,
+    /// queued and refused to `metrics`.
+    pub fn with_metrics(config: SipConfig, metrics: TrunkMetrics) -> Result<Self, SipConfigError> {
         config.validate()?;
+        let gate = Arc::new(Gate::new(config.limits(), metrics));
         let transport = transport::Transport::bind(config.bind).map_err(|error| {
             SipConfigError(format!(
                 "cannot bind the SIP socket at bind = \"{}\": {error}{}",
@@ -97,7 +106,11 @@ impl SipTelephony {
                 }
             ))
         })?;
-        Ok(Self { config, transport })
+        Ok(Self {
+            config,
+            transport,
+            gate,
+        })
     }
 
     /// The local address the SIP socket is bound to (its port when
@@ -125,8 +138,15 @@ impl Telephony for SipTelephony {
     /// After the ring: a CANCEL transaction, and when the phone answered
     /// before the CANCEL arrived, a BYE transaction; each ends by 64 × T1
     /// (`transaction_timeout_ms`).
+    /// Plus the longest a call may wait for the trunk (`queue_timeout_ms`)
+    /// when the trunk has limits.
     fn settle_time(&self) -> Duration {
-        self.config.transaction_timeout().saturating_mul(2)
+        let queue = if self.config.calls_per_second > 0 || self.config.max_concurrent_calls > 0 {
+            Duration::from_millis(self.config.queue_timeout_ms)
+        } else {
+            Duration::ZERO
+        };
+        self.config.transaction_timeout().saturating_mul(2) + queue
     }
 
     /// Bounded by `answer_timeout + ring_time` plus at most two
@@ -138,7 +158,29 @@ impl Telephony for SipTelephony {
         progress: mpsc::UnboundedSender<CallProgress>,
     ) -> CallFuture<'_> {
         Box::pin(async move {
+            // Within the trunk's contract, or not at all: `trunk_busy`.
+            let admission = match self.gate.admit(&call.stop).await {
+                Ok(admission) => admission,
+                Err(refused) => {
+                    let reason = match refused {
+                        Refused::Busy => "trunk_busy",
+                        Refused::Stopped => "canceled",
+                    };
+                    tracing::warn!(
+                        verification = %call.verification_id,
+                        to = %mask(&call.callee),
+                        trunk = %self.config.name,
+                        reason,
+                        "sip: call not started"
+                    );
+                    let _ = progress.send(CallProgress::Failed {
+                        reason: reason.to_string(),
+                    });
+                    return;
+                }
+            };
             let finished = call::run(&self.config, &self.transport, &call, &progress).await;
+            drop(admission);
             let event = match &finished.result {
                 Ok(()) => CallProgress::Delivered,
                 Err(reason) => CallProgress::Failed {
@@ -148,6 +190,7 @@ impl Telephony for SipTelephony {
             tracing::info!(
                 verification = %call.verification_id,
                 to = %mask(&call.callee),
+                trunk = %self.config.name,
                 outcome = ?event,
                 "sip: flash call finished"
             );
