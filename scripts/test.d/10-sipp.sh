@@ -2,7 +2,8 @@
 # Stage: the SIP provider against SIPp as the phone (server/tests/sip_sipp.rs,
 # scenarios in server/tests/sipp/): ring → CANCEL → 487, answer → ACK + BYE,
 # 486, 503, silence, digest auth, a 200 crossing the CANCEL (→ BYE), and the
-# HTTP API end to end: the give-up deadline and DELETE while ringing send
+# HTTP API end to end; one socket for every call of a trunk; a trunk's calls-per-second
+# limit (never exceeded, the excess fails trunk_busy); the give-up deadline and DELETE while ringing send
 # CANCEL; `motp serve` on SIGTERM cancels its ringing calls and exits 0, and
 # after kill -9 records the call it left ringing as failed/interrupted.
 #

@@ -6,6 +6,7 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -36,6 +37,13 @@ pub struct Metrics {
     pub test_numbers: Family<Labels, Counter>,
     /// Webhook deliveries.
     pub webhooks: crate::webhooks::metrics::WebhookMetrics,
+    /// Calls admitted to a trunk and not yet ended, by trunk.
+    pub trunk_in_flight: Family<Labels, Gauge>,
+    /// Calls waiting for a trunk's limits, by trunk.
+    pub trunk_queued: Family<Labels, Gauge>,
+    /// Calls a trunk's limits refused (`trunk_busy`), by trunk and reason
+    /// (`queue_full`, `queue_timeout`).
+    pub trunk_rejected: Family<Labels2, Counter>,
 }
 
 impl Default for Metrics {
@@ -55,6 +63,24 @@ impl Metrics {
         let checks = Family::<Labels, Counter>::default();
         let telephony = Family::<Labels2, Counter>::default();
         let rate_limited = Family::<Labels, Counter>::default();
+        let trunk_in_flight = Family::<Labels, Gauge>::default();
+        let trunk_queued = Family::<Labels, Gauge>::default();
+        let trunk_rejected = Family::<Labels2, Counter>::default();
+        registry.register(
+            "trunk_calls_in_flight",
+            "Calls admitted to a trunk and not yet ended",
+            trunk_in_flight.clone(),
+        );
+        registry.register(
+            "trunk_calls_queued",
+            "Calls waiting for a trunk's limits",
+            trunk_queued.clone(),
+        );
+        registry.register(
+            "trunk_calls_rejected",
+            "Calls refused by a trunk's limits (trunk_busy)",
+            trunk_rejected.clone(),
+        );
         // 100 µs … ~1.6 s.
         let check_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
         registry.register(
@@ -112,6 +138,25 @@ impl Metrics {
             check_seconds,
             telephony,
             rate_limited,
+            trunk_in_flight,
+            trunk_queued,
+            trunk_rejected,
+        }
+    }
+
+    /// The gauges and counters of trunk `name`.
+    pub fn trunk(&self, name: &str) -> crate::telephony::gate::TrunkMetrics {
+        let trunk = [("trunk", name.to_string())];
+        let rejected = |reason: &str| {
+            self.trunk_rejected
+                .get_or_create(&[("trunk", name.to_string()), ("reason", reason.to_string())])
+                .clone()
+        };
+        crate::telephony::gate::TrunkMetrics {
+            in_flight: self.trunk_in_flight.get_or_create(&trunk).clone(),
+            queued: self.trunk_queued.get_or_create(&trunk).clone(),
+            rejected_queue_full: rejected("queue_full"),
+            rejected_deadline: rejected("queue_timeout"),
         }
     }
 

@@ -103,13 +103,15 @@ pub async fn build_state(
             "limits.allowed_countries is empty: every country may be called (toll-fraud risk)"
         );
     }
+    let metrics = Metrics::new();
     let telephony: Arc<dyn Telephony> = match overrides.telephony {
         Some(t) => t,
         None => match config.telephony.provider {
             ProviderKind::Log => Arc::new(LogTelephony),
             ProviderKind::Sip => {
                 let sip = config.telephony.sip.clone().unwrap_or_default();
-                let provider = crate::telephony::sip::SipTelephony::new(sip)
+                let trunk = metrics.trunk(&sip.name);
+                let provider = crate::telephony::sip::SipTelephony::with_metrics(sip, trunk)
                     .map_err(|e| ConfigError(e.to_string()))?;
                 Arc::new(provider)
             }
@@ -157,7 +159,7 @@ pub async fn build_state(
         calls: Default::default(),
         closing: tokio::sync::watch::Sender::new(false),
         clock,
-        metrics: Metrics::new(),
+        metrics,
         codes,
         store,
         telephony,

@@ -348,19 +348,20 @@ async fn digest_challenge_is_answered_once() {
     assert!(sipp.finish().await.success(), "{}", sipp.explain());
 }
 
-#[tokio::test]
-async fn concurrent_calls_to_one_peer() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_one_socket_and_port() {
     if !sipp_available() {
         return;
     }
-    // One SIPp per call keeps the scenarios simple; the point is that the
-    // provider runs calls side by side, each on its own socket.
-    let phones: Vec<Sipp> = (0..4).map(|_| Sipp::start("ring")).collect();
+    // Issue 19 item 1: four calls side by side through one provider to one
+    // phone, all from the trunk's one socket.
+    let mut sipp = Sipp::start_calls("ring", 4);
+    let telephony = Arc::new(SipTelephony::new(sipp.config()).unwrap());
+    let port = telephony.local_addr().port();
     let mut tasks = tokio::task::JoinSet::new();
-    for phone in &phones {
-        let config = phone.config();
+    for _ in 0..4 {
+        let telephony = Arc::clone(&telephony);
         tasks.spawn(async move {
-            let telephony = Arc::new(SipTelephony::new(config).unwrap());
             let (tx, mut rx) = mpsc::unbounded_channel();
             telephony
                 .place(flash_call(Duration::from_millis(300)), tx)
@@ -376,7 +377,9 @@ async fn concurrent_calls_to_one_peer() {
     while let Some(events) = tasks.join_next().await {
         assert_eq!(
             events.unwrap(),
-            vec![CallProgress::Ringing, CallProgress::Delivered]
+            vec![CallProgress::Ringing, CallProgress::Delivered],
+            "{}",
+            sipp.explain()
         );
     }
     // Side by side, not one after another (each rings 300 ms).
@@ -386,9 +389,37 @@ async fn concurrent_calls_to_one_peer() {
         "{:?}",
         started.elapsed()
     );
-    for mut phone in phones {
-        assert!(phone.finish().await.success(), "{}", phone.explain());
-    }
+    assert!(sipp.finish().await.success(), "{}", sipp.explain());
+    assert_eq!(telephony.calls_in_flight(), 0, "every call unregistered");
+    // Every request of every call came from the one socket: its Via names
+    // the socket's port (SIPp answers to the Via's address).
+    let messages = sipp.read("messages.txt");
+    let vias: Vec<&str> = messages
+        .lines()
+        .filter(|l| l.starts_with("Via: SIP/2.0/UDP"))
+        .collect();
+    assert!(vias.len() >= 12, "INVITE, CANCEL, ACK × 4: {vias:?}");
+    let sent_by = format!("Via: SIP/2.0/UDP 127.0.0.1:{port};");
+    assert!(vias.iter().all(|v| v.starts_with(&sent_by)), "{vias:?}");
+    let calls: std::collections::HashSet<&str> = messages
+        .lines()
+        .filter_map(|l| l.strip_prefix("Call-ID: "))
+        .collect();
+    assert_eq!(calls.len(), 4, "four calls, one Call-ID each");
+}
+
+#[tokio::test]
+async fn a_taken_sip_port_stops_the_provider_with_a_clear_error() {
+    let held = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = SipConfig {
+        bind: held.local_addr().unwrap(),
+        ..SipConfig::for_proxy("127.0.0.1:5060")
+    };
+    let error = SipTelephony::new(config).unwrap_err().to_string();
+    assert!(
+        error.contains("bind") && error.contains("holds the port"),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -642,6 +673,102 @@ mod e2e {
             assert_eq!(body["failure_reason"], reason, "{scenario}: {body}");
             api.server.stop().await;
         }
+    }
+}
+
+/// Issue 19 item 3: a trunk whose calls-per-second limit is below the
+/// create rate. Eight verifications at once, the trunk takes 2 calls a
+/// second and a call may wait 2.5 s: the trunk never sees more than 2
+/// INVITEs in any second, six calls start (at 0, 1 and 2 s) and are
+/// delivered, and the two that could not start in time fail `trunk_busy`
+/// without ever reaching the trunk.
+mod trunk_limits {
+    use super::e2e::*;
+    use super::{sipp_available, Sipp};
+    use motp_server::telephony::gate::TrunkMetrics;
+    use motp_server::telephony::sip::{SipConfig, SipTelephony};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cps_limit_below_the_create_rate_is_never_exceeded_and_the_excess_fails_trunk_busy() {
+        if !sipp_available() {
+            return;
+        }
+        let mut sipp = Sipp::start_calls("ring_timed", 6);
+        let sip = SipConfig {
+            calls_per_second: 2,
+            queue_size: 100,
+            queue_timeout_ms: 2500,
+            ring_for_ms: Some(300),
+            ..sipp.config()
+        };
+        let metrics = TrunkMetrics::default();
+        let telephony = Arc::new(SipTelephony::with_metrics(sip.clone(), metrics.clone()).unwrap());
+        let api = Api::start_with(telephony, |c| {
+            c.telephony.ring_secs = 1;
+            c.telephony.answer_timeout_secs = 10;
+            c.telephony.sip = Some(sip);
+            c.limits.hourly_cap_per_destination = 100;
+            c.limits.daily_cap_per_destination = 100;
+        })
+        .await;
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            ids.push(api.create().await["id"].as_str().unwrap().to_string());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "creates never wait for the trunk"
+        );
+        let mut delivered = 0;
+        let mut busy = 0;
+        for id in &ids {
+            let body = loop {
+                let (_, body) = api
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/v1/verifications/{id}"),
+                        &api.pk,
+                        None,
+                    )
+                    .await;
+                if matches!(body["status"].as_str(), Some("delivered" | "failed")) {
+                    break body;
+                }
+                assert!(started.elapsed() < Duration::from_secs(20), "{body}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            match (body["status"].as_str(), body["failure_reason"].as_str()) {
+                (Some("delivered"), _) => delivered += 1,
+                (Some("failed"), Some("trunk_busy")) => busy += 1,
+                other => panic!("{other:?}: {body}"),
+            }
+        }
+        assert_eq!((delivered, busy), (6, 2), "{}", sipp.explain());
+        assert_eq!(metrics.rejected_deadline.get(), 2);
+        assert_eq!(metrics.queued.get(), 0);
+        assert!(sipp.finish().await.success(), "{}", sipp.explain());
+        // When the trunk saw each call start (SIPp's clock, ms).
+        let mut at: Vec<u64> = sipp
+            .log()
+            .iter()
+            .filter_map(|l| l.strip_prefix("INVITE|"))
+            .map(|l| l.split('|').next().unwrap().parse().unwrap())
+            .collect();
+        at.sort_unstable();
+        assert_eq!(at.len(), 6, "{at:?}");
+        for (i, t) in at.iter().enumerate() {
+            // Any window a little under a second (loopback jitter aside).
+            let in_window = at[i..].iter().take_while(|u| **u < t + 950).count();
+            assert!(
+                in_window <= 2,
+                "more than 2 INVITEs within a second: {at:?}"
+            );
+        }
+        assert!(at[5] - at[0] >= 1900, "spread over three seconds: {at:?}");
+        api.server.stop().await;
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+pub mod gate;
 pub mod log;
 pub mod loopback_phone;
 pub mod record;

@@ -1,4 +1,4 @@
-//! One flash call on its own UDP socket: the INVITE client transaction
+//! One flash call on its trunk's transport: the INVITE client transaction
 //! (RFC 3261 §17.1.1), CANCEL after the ring time (§9.1), the ACK of the
 //! final response, and ACK + BYE when the phone answers (§13.2.2.4).
 //!
@@ -7,16 +7,16 @@
 //! digest authentication), one CANCEL and one BYE in flight, so the
 //! "state machine" is the program counter and every wait has a deadline.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use super::config::SipConfig;
 use super::digest::Challenge;
 use super::message::{param, parse_cseq, split_list, Message, NameAddr};
+use super::transport::{reply, Registration, Transport};
 use crate::phone::mask;
 use crate::telephony::{CallProgress, CallStop, FlashCall};
 
@@ -42,13 +42,14 @@ impl Finished {
 /// from here; the final event is the caller's to send.
 pub(super) async fn run(
     config: &SipConfig,
+    transport: &Arc<Transport>,
     call: &FlashCall,
     progress: &mpsc::UnboundedSender<CallProgress>,
 ) -> Finished {
     if !is_e164(&call.caller) || !is_e164(&call.callee) {
         return Finished::fail("invalid_number");
     }
-    let leg = match Leg::open(config, call).await {
+    let leg = match Leg::open(config, transport, call).await {
         Ok(leg) => leg,
         Err(reason) => return Finished::fail(reason),
     };
@@ -56,7 +57,7 @@ pub(super) async fn run(
         verification = %call.verification_id,
         to = %mask(&call.callee),
         call_id = %leg.call_id,
-        peer = %leg.peer,
+        peer = %leg.reg.peer(),
         "sip: placing flash call"
     );
     leg.invite_flow(config, call, progress).await
@@ -128,10 +129,10 @@ impl Retransmit {
     }
 }
 
-/// The call's socket and the header values every request repeats.
+/// The call's place on the transport and the header values every
+/// request repeats.
 struct Leg {
-    socket: UdpSocket,
-    peer: SocketAddr,
+    reg: Registration,
     call_id: String,
     /// `host:port` in `Via` and `Contact`.
     advertised: String,
@@ -156,29 +157,25 @@ struct Invite {
 }
 
 impl Leg {
-    async fn open(config: &SipConfig, call: &FlashCall) -> Result<Self, &'static str> {
+    async fn open(
+        config: &SipConfig,
+        transport: &Arc<Transport>,
+        call: &FlashCall,
+    ) -> Result<Self, &'static str> {
+        let local = transport.local_addr();
         let peer = tokio::net::lookup_host(config.proxy_host_port())
             .await
             .map_err(|_| "network_error")?
-            .min_by_key(|a| a.is_ipv4() != config.bind.is_ipv4())
+            .min_by_key(|a| a.is_ipv4() != local.is_ipv4())
+            .and_then(|a| transport.address_of(a))
             .ok_or("network_error")?;
-        let mut bind = config.bind;
-        if bind.ip().is_unspecified() && bind.is_ipv4() != peer.is_ipv4() {
-            bind = match peer {
-                SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], bind.port())),
-                SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], bind.port())),
-            };
-        }
-        let socket = UdpSocket::bind(bind).await.map_err(|_| "network_error")?;
-        // Connecting picks the source address by route, gives us that
-        // address for Via/Contact, and makes the kernel drop datagrams
-        // from anyone but the peer.
-        socket.connect(peer).await.map_err(|_| "network_error")?;
-        let local = socket.local_addr().map_err(|_| "network_error")?;
-        let advertised = config
-            .advertised_addr
-            .clone()
-            .unwrap_or_else(|| local.to_string());
+        let advertised = match &config.advertised_addr {
+            Some(addr) => addr.clone(),
+            None => transport
+                .contact_addr(peer)
+                .map_err(|_| "network_error")?
+                .to_string(),
+        };
         let number = |n: &str| {
             if config.plus_in_numbers {
                 n.to_string()
@@ -204,9 +201,11 @@ impl Leg {
         let tag = random_hex(8).ok_or("internal_error")?;
         let call_id = format!("{}@motp", random_hex(16).ok_or("internal_error")?);
         let sdp = config.sdp.then(|| sdp_offer(&advertised)).transpose()?;
+        // The transport hands this call the datagrams with its Call-ID
+        // that come from the peer, and nothing else.
+        let reg = transport.register(&call_id, peer).ok_or("internal_error")?;
         Ok(Self {
-            socket,
-            peer,
+            reg,
             call_id,
             from: format!("{display}<{caller_uri}>;tag={tag}"),
             to: format!("<{request_uri}>"),
@@ -276,17 +275,13 @@ impl Leg {
     }
 
     async fn send_bytes(&self, bytes: &[u8]) {
-        // A failed send (no route, ICMP error reported late) is treated like
-        // a lost datagram: retransmission and the deadlines take over.
-        if let Err(error) = self.socket.send(bytes).await {
-            tracing::debug!(call_id = %self.call_id, %error, "sip: send failed");
-        }
+        self.reg.send(bytes).await;
     }
 
-    /// The next SIP message from the peer, retransmitting `rtx` as it
-    /// falls due; `None` at `deadline`. Requests of this call are answered
-    /// here (BYE, OPTIONS); unparseable datagrams and other calls' traffic
-    /// are dropped.
+    /// The next SIP message of this call from the peer, retransmitting
+    /// `rtx` as it falls due; `None` at `deadline`. Requests of this call
+    /// are answered here (BYE, OPTIONS); the transport has already dropped
+    /// unparseable datagrams, other calls' traffic and other senders.
     async fn next(&self, deadline: Instant, rtx: Option<&mut Retransmit>) -> Option<Message> {
         self.next_or_stop(deadline, rtx, false).await
     }
@@ -300,25 +295,19 @@ impl Leg {
         watch_stop: bool,
     ) -> Option<Message> {
         loop {
+            if let Some(message) = self.reg.inbox().pop() {
+                if message.method().is_some() {
+                    self.answer_request(&message).await;
+                    continue;
+                }
+                return Some(message);
+            }
             let wake = rtx.as_ref().map_or(deadline, |r| r.next.min(deadline));
             tokio::select! {
                 () = self.stop.requested(), if watch_stop => return None,
-                ready = self.socket.readable() => {
-                    if ready.is_err() {
-                        continue;
-                    }
-                    // Read into the thread's buffer only once a datagram is
-                    // there: a waiting call holds no receive buffer.
-                    let Some(message) = self.try_receive() else { continue };
-                    if message.header("Call-ID") != Some(self.call_id.as_str()) {
-                        continue;
-                    }
-                    if message.method().is_some() {
-                        self.answer_request(&message).await;
-                        continue;
-                    }
-                    return Some(message);
-                }
+                // A waiting call holds no receive buffer: the transport's
+                // one buffer reads every datagram.
+                () = self.reg.inbox().ready() => {}
                 () = sleep_until(wake) => {
                     if Instant::now() >= deadline {
                         return None;
@@ -332,20 +321,6 @@ impl Leg {
         }
     }
 
-    /// One datagram, if one is waiting, parsed. The receive buffer is
-    /// shared by every call on this thread (never held across an await).
-    fn try_receive(&self) -> Option<Message> {
-        thread_local! {
-            static BUF: std::cell::RefCell<Vec<u8>> =
-                std::cell::RefCell::new(vec![0u8; super::message::MAX_MESSAGE_LEN]);
-        }
-        BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let n = self.socket.try_recv(&mut buf).ok()?;
-            Message::parse(&buf[..n]).ok()
-        })
-    }
-
     /// A request from the far end within this call: BYE (the phone hung up
     /// an answered call first) and OPTIONS get 200, ACK nothing, anything
     /// else 501.
@@ -355,16 +330,7 @@ impl Leg {
             Some("BYE" | "OPTIONS") => (200, "OK"),
             Some(_) => (501, "Not Implemented"),
         };
-        let mut response = Message::response(code, reason);
-        for via in request.headers_named("Via") {
-            response.push("Via", via);
-        }
-        for name in ["From", "To", "Call-ID", "CSeq"] {
-            if let Some(value) = request.header(name) {
-                response.push(name, value);
-            }
-        }
-        self.send(&response).await;
+        self.send(&reply(request, code, reason)).await;
     }
 
     /// INVITE → (401/407 → INVITE with credentials) → 1xx … → final, or
@@ -614,10 +580,10 @@ impl Leg {
     }
 }
 
-/// After the outcome is reported, the call's socket stays open for 4 × T1
+/// After the outcome is reported, the call stays registered for 4 × T1
 /// to ACK again any retransmitted final response (our ACK may have been
 /// lost; the far end retransmits at T1, 2·T1, …). Four T1 catches the
-/// first two retransmissions without tying a socket up for timer D's 32 s.
+/// first two retransmissions without holding the call for timer D's 32 s.
 pub(super) struct Linger {
     until: Instant,
     branch: String,

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SipConfig {
+    /// The trunk's name in logs and metrics (the `trunk` label): 1–32 of
+    /// `a-z 0-9 _ -`, stable across restarts. Default `default`.
+    pub name: String,
     /// The trunk or SIP peer every request is sent to, `host:port` (port
     /// 5060 when left out; an IPv6 literal goes in brackets). Resolved
     /// with the system resolver for each call (A/AAAA; no NAPTR/SRV). It
@@ -25,9 +28,12 @@ pub struct SipConfig {
     /// nearly every trunk does: datagrams from any other address are
     /// ignored, so nobody else can inject a response.
     pub proxy: String,
-    /// Local address each call's UDP socket binds to. Keep the port 0:
-    /// every call gets its own ephemeral port. Default `0.0.0.0:0` (the
-    /// route to `proxy` picks the source address).
+    /// Local address of the trunk's one UDP socket: every call is sent
+    /// from it, and the trunk's answers come back to it. Default
+    /// `0.0.0.0:5060` (the route to `proxy` picks the source address put in
+    /// `Via`/`Contact`); the server refuses to start when the port is
+    /// taken. Port 0 takes a free port (tests). For an IPv6 `proxy`, bind
+    /// `[::]:5060`.
     pub bind: SocketAddr,
     /// Host of the Request-URI and `To` (`sip:+447700900123@DOMAIN`).
     /// Default: the host of `proxy`.
@@ -76,13 +82,25 @@ pub struct SipConfig {
     pub transaction_timeout_ms: Option<u64>,
     /// `User-Agent` header. Default `motp/<version>`.
     pub user_agent: String,
+    /// Most call starts (INVITEs) in any one-second window, as the trunk's
+    /// contract allows. 0 (the default) = unlimited.
+    pub calls_per_second: u32,
+    /// Most calls in flight at once on this trunk. 0 (default) = unlimited.
+    pub max_concurrent_calls: u32,
+    /// Calls that may wait for the trunk at once when a limit is reached;
+    /// beyond it a call fails at once with reason `trunk_busy`. Default 1000.
+    pub queue_size: u32,
+    /// How long a call may wait for the trunk, in milliseconds; a call
+    /// that could not start by then fails with reason `trunk_busy`.
+    /// Default 10000.
+    pub queue_timeout_ms: u64,
 }
 
 impl Default for SipConfig {
     fn default() -> Self {
         Self {
             proxy: String::new(),
-            bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+            bind: SocketAddr::from(([0, 0, 0, 0], 5060)),
             domain: None,
             from_host: None,
             display_name: None,
@@ -96,6 +114,11 @@ impl Default for SipConfig {
             t2_ms: 4000,
             transaction_timeout_ms: None,
             user_agent: concat!("motp/", env!("CARGO_PKG_VERSION")).to_string(),
+            name: "default".to_string(),
+            calls_per_second: 0,
+            max_concurrent_calls: 0,
+            queue_size: 1000,
+            queue_timeout_ms: 10_000,
         }
     }
 }
@@ -103,6 +126,7 @@ impl Default for SipConfig {
 impl std::fmt::Debug for SipConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SipConfig")
+            .field("name", &self.name)
             .field("proxy", &self.proxy)
             .field("bind", &self.bind)
             .field("domain", &self.domain)
@@ -121,6 +145,10 @@ impl std::fmt::Debug for SipConfig {
             .field("t2_ms", &self.t2_ms)
             .field("transaction_timeout_ms", &self.transaction_timeout_ms)
             .field("user_agent", &self.user_agent)
+            .field("calls_per_second", &self.calls_per_second)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
+            .field("queue_size", &self.queue_size)
+            .field("queue_timeout_ms", &self.queue_timeout_ms)
             .finish()
     }
 }
@@ -178,7 +206,35 @@ impl SipConfig {
         if self.user_agent.chars().any(char::is_control) {
             return fail("user_agent must not hold control characters");
         }
+        let name_ok = (1..=32).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !name_ok {
+            return fail("name must be 1-32 of a-z, 0-9, _ and -");
+        }
+        let limited = self.calls_per_second > 0 || self.max_concurrent_calls > 0;
+        if limited && (self.queue_size == 0 || self.queue_timeout_ms == 0) {
+            return fail(
+                "queue_size and queue_timeout_ms must be at least 1 when calls_per_second \
+                 or max_concurrent_calls is set",
+            );
+        }
+        if self.queue_timeout_ms > 600_000 {
+            return fail("queue_timeout_ms must be at most 600000 (10 minutes)");
+        }
         Ok(())
+    }
+
+    /// The trunk's limits.
+    pub(crate) fn limits(&self) -> crate::telephony::gate::Limits {
+        crate::telephony::gate::Limits {
+            calls_per_second: self.calls_per_second,
+            max_concurrent_calls: self.max_concurrent_calls,
+            queue_size: self.queue_size,
+            queue_timeout: Duration::from_millis(self.queue_timeout_ms),
+        }
     }
 
     /// `proxy` as `host:port` for the resolver.
@@ -291,6 +347,15 @@ mod tests {
             },
             SipConfig {
                 t1_ms: 0,
+                ..SipConfig::for_proxy("a")
+            },
+            SipConfig {
+                name: "Trunk A".into(),
+                ..SipConfig::for_proxy("a")
+            },
+            SipConfig {
+                calls_per_second: 10,
+                queue_size: 0,
                 ..SipConfig::for_proxy("a")
             },
         ];

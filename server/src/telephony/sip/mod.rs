@@ -32,21 +32,17 @@
 //! implementation) and against the loopback phone
 //! ([`crate::telephony::loopback_phone`]).
 //!
-//! # One UDP socket per call
+//! # One UDP socket per trunk
 //!
-//! Each call binds its own ephemeral port and `connect`s it to the trunk.
-//! The kernel then does the demultiplexing a shared socket would need a
-//! transaction map (Call-ID/branch → task), a reader task and locks for;
-//! each call is one task with its own state, timers and deadline, and a
-//! stuck call cannot hold up another. A connected socket also drops
-//! datagrams from any address but the trunk's, so a host on the path's
-//! outside cannot inject a `200` or `487`. The cost, one port per call in
-//! flight (calls last seconds), is nothing next to the 28,000 ephemeral
-//! ports. Trunks that authenticate by source IP are unaffected (the IP is
-//! fixed by `bind`); a trunk that insists on one fixed source *port* would
-//! need a shared socket, which we can add behind the same trait.
-//! A call waiting for a datagram holds no receive buffer: it waits for
-//! readiness and reads into one buffer per runtime thread.
+//! Trunks admit signalling by source address and port, and expect one
+//! signalling port: every call of a trunk is sent from one socket bound at
+//! `bind` (port 5060 by default; a taken port stops the server at start).
+//! One receive task per trunk reads every datagram into one buffer and
+//! hands it to its call by Call-ID, only when it comes from the address
+//! the call sends to ([`transport`]); the call matches responses to its
+//! transactions by Via branch and CSeq method (RFC 3261 §17.1.3). Each call
+//! is still one task with its own state, timers and deadline, so a stuck
+//! call cannot hold up another; a waiting call holds no receive buffer.
 //!
 //! # SDP
 //!
@@ -63,28 +59,69 @@ mod call;
 pub mod config;
 pub mod digest;
 pub mod message;
+mod transport;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 pub use config::{SipConfig, SipConfigError};
 
+use super::gate::{Gate, Refused, TrunkMetrics};
 use super::{CallFuture, CallProgress, FlashCall, Telephony};
 use crate::phone::mask;
 
-/// Places flash calls through a SIP peer. Cheap to share: each call runs
-/// on its own socket.
+/// Places flash calls through a SIP peer, every call from one UDP socket.
 #[derive(Debug, Clone)]
 pub struct SipTelephony {
     config: SipConfig,
+    transport: Arc<transport::Transport>,
+    gate: Arc<Gate>,
 }
 
 impl SipTelephony {
-    /// A provider for `config`, which is validated here.
+    /// A provider for `config`, which is validated here; binds its UDP
+    /// socket at `config.bind` (inside a Tokio runtime). A taken port is
+    /// an error naming it.
     pub fn new(config: SipConfig) -> Result<Self, SipConfigError> {
+        Self::with_metrics(config, TrunkMetrics::default())
+    }
+
+    /// [`SipTelephony::new`], reporting the trunk's calls in flight,
+    /// queued and refused to `metrics`.
+    pub fn with_metrics(config: SipConfig, metrics: TrunkMetrics) -> Result<Self, SipConfigError> {
         config.validate()?;
-        Ok(Self { config })
+        let gate = Arc::new(Gate::new(config.limits(), metrics));
+        let transport = transport::Transport::bind(config.bind).map_err(|error| {
+            SipConfigError(format!(
+                "cannot bind the SIP socket at bind = \"{}\": {error}{}",
+                config.bind,
+                if error.kind() == std::io::ErrorKind::AddrInUse {
+                    " (another SIP agent or motp instance holds the port: \
+                     stop it or set another port in bind)"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+        Ok(Self {
+            config,
+            transport,
+            gate,
+        })
+    }
+
+    /// The local address the SIP socket is bound to (its port when
+    /// `bind` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.transport.local_addr()
+    }
+
+    /// Calls registered on the transport now (ringing or lingering).
+    pub fn calls_in_flight(&self) -> usize {
+        self.transport.calls_in_flight()
     }
 
     /// The configuration in use.
@@ -101,8 +138,15 @@ impl Telephony for SipTelephony {
     /// After the ring: a CANCEL transaction, and when the phone answered
     /// before the CANCEL arrived, a BYE transaction; each ends by 64 × T1
     /// (`transaction_timeout_ms`).
+    /// Plus the longest a call may wait for the trunk (`queue_timeout_ms`)
+    /// when the trunk has limits.
     fn settle_time(&self) -> Duration {
-        self.config.transaction_timeout().saturating_mul(2)
+        let queue = if self.config.calls_per_second > 0 || self.config.max_concurrent_calls > 0 {
+            Duration::from_millis(self.config.queue_timeout_ms)
+        } else {
+            Duration::ZERO
+        };
+        self.config.transaction_timeout().saturating_mul(2) + queue
     }
 
     /// Bounded by `answer_timeout + ring_time` plus at most two
@@ -114,7 +158,29 @@ impl Telephony for SipTelephony {
         progress: mpsc::UnboundedSender<CallProgress>,
     ) -> CallFuture<'_> {
         Box::pin(async move {
-            let finished = call::run(&self.config, &call, &progress).await;
+            // Within the trunk's contract, or not at all: `trunk_busy`.
+            let admission = match self.gate.admit(&call.stop).await {
+                Ok(admission) => admission,
+                Err(refused) => {
+                    let reason = match refused {
+                        Refused::Busy => "trunk_busy",
+                        Refused::Stopped => "canceled",
+                    };
+                    tracing::warn!(
+                        verification = %call.verification_id,
+                        to = %mask(&call.callee),
+                        trunk = %self.config.name,
+                        reason,
+                        "sip: call not started"
+                    );
+                    let _ = progress.send(CallProgress::Failed {
+                        reason: reason.to_string(),
+                    });
+                    return;
+                }
+            };
+            let finished = call::run(&self.config, &self.transport, &call, &progress).await;
+            drop(admission);
             let event = match &finished.result {
                 Ok(()) => CallProgress::Delivered,
                 Err(reason) => CallProgress::Failed {
@@ -124,6 +190,7 @@ impl Telephony for SipTelephony {
             tracing::info!(
                 verification = %call.verification_id,
                 to = %mask(&call.callee),
+                trunk = %self.config.name,
                 outcome = ?event,
                 "sip: flash call finished"
             );
