@@ -41,6 +41,9 @@ use sqlx::{ColumnIndex, ConnectOptions, Connection, Decode, Row, Type};
 use tokio::sync::{Mutex, MutexGuard};
 
 mod batch;
+mod check;
+
+pub use check::CodeCandidate;
 
 use crate::config::{DatabaseConfig, SqliteSynchronousConfig};
 use crate::keys::KeyKind;
@@ -198,6 +201,9 @@ macro_rules! destination_capped {
     }};
 }
 
+// After the macros above, which it uses.
+mod purge;
+
 /// One verification as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationRow {
@@ -272,6 +278,8 @@ pub struct StateChange {
 
 const MIGRATIONS_SQLITE: &str = include_str!("../../migrations/sqlite/0001_initial.sql");
 const MIGRATIONS_POSTGRES: &str = include_str!("../../migrations/postgres/0001_initial.sql");
+const EXPIRY_INDEX_SQLITE: &str = include_str!("../../migrations/sqlite/0016_expiry_index.sql");
+const EXPIRY_INDEX_POSTGRES: &str = include_str!("../../migrations/postgres/0016_expiry_index.sql");
 
 /// The migrations compiled into the binary.
 #[derive(Debug)]
@@ -342,10 +350,13 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_POSTGRES)]))
-                .await?
-                .run(&pool)
-                .await?;
+            Migrator::new(Embedded(&[
+                (1, "initial", MIGRATIONS_POSTGRES),
+                (16, "expiry_index", EXPIRY_INDEX_POSTGRES),
+            ]))
+            .await?
+            .run(&pool)
+            .await?;
             Ok(Self::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let synchronous = match config.sqlite_synchronous {
@@ -369,10 +380,13 @@ impl Store {
                 .pragma("journal_size_limit", "67108864")
                 .connect()
                 .await?;
-            Migrator::new(Embedded(&[(1, "initial", MIGRATIONS_SQLITE)]))
-                .await?
-                .run(&mut write)
-                .await?;
+            Migrator::new(Embedded(&[
+                (1, "initial", MIGRATIONS_SQLITE),
+                (16, "expiry_index", EXPIRY_INDEX_SQLITE),
+            ]))
+            .await?
+            .run(&mut write)
+            .await?;
             let mut read = Vec::new();
             for _ in 0..config.max_connections.max(1) {
                 read.push(Mutex::new(base.clone().read_only(true).connect().await?));
