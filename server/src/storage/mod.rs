@@ -42,6 +42,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 mod batch;
 mod check;
+mod create_batch;
 
 pub use check::CodeCandidate;
 
@@ -94,6 +95,8 @@ pub struct SqliteConns {
     cache: RowCache,
     /// Group commit of check and cancel outcomes.
     batcher: batch::Batcher,
+    /// Group commit of creates.
+    creates: create_batch::CreateBatcher,
 }
 
 /// A write-through cache of verification rows, SQLite only: there, this
@@ -399,6 +402,7 @@ impl Store {
                 checkpoint,
                 cache: RowCache::default(),
                 batcher: batch::Batcher::start(me.clone()),
+                creates: create_batch::CreateBatcher::start(me.clone()),
             })))
         } else {
             Err(StoreError::UnsupportedUrl)
@@ -568,13 +572,21 @@ impl Store {
     }
 
     /// Stores a new verification and records its first call, unless a
-    /// destination cap is reached.
+    /// destination cap is reached (SQLite: grouped with concurrent creates,
+    /// see `create_batch.rs`).
     pub async fn create(
         &self,
         row: &VerificationRow,
         caps: DestinationCaps,
         now: i64,
     ) -> Result<Result<(), CallRefused>, StoreError> {
+        if let Self::Sqlite(conns) = self {
+            let outcome = conns.creates.create(row, caps, now).await?;
+            if outcome.is_ok() {
+                self.remember(row);
+            }
+            return Ok(outcome);
+        }
         writer!(self, |p| {
             let mut tx = p.begin().await?;
             if let Some(retry_at) = destination_capped!(self, tx, &row.phone_number, caps, now) {
