@@ -4,9 +4,10 @@
 # statement each, for the app that `motp keys create` made.
 #   preload.sh DB_URL N
 # The rows mimic a day and a half of traffic: created over the last 36 h,
-# a quarter each approved, delivered, calling, expired; those created more
-# than 12 h ago are past their TTL (so the purge has work: see
-# docs/proof.md), the rest live. Destinations are +4475…, which the
+# a quarter each approved, delivered, calling, expired, each with a 300 s
+# TTL: the third created more than a day (codes.keep_expired_secs) and
+# 300 s ago is what the first purge deletes 5 s after the server
+# starts (see docs/proof.md). Destinations are +4475…, which the
 # benchmark's own creates (+447400…) never use.
 set -euo pipefail
 url="$1" n="$2"
@@ -20,7 +21,7 @@ SELECT 'vf_preload_' || i, (SELECT id FROM apps ORDER BY created_at LIMIT 1),
   '+4475' || SUBSTR('0000000' || i, -8, 8),
   CASE i % 4 WHEN 0 THEN 'approved' WHEN 1 THEN 'delivered' WHEN 2 THEN 'calling' ELSE 'expired' END,
   NULL, '+4420794', 6, MAC, $now - $span + i * ($span / $n),
-  $now - $span + i * ($span / $n) + 24 * 3600 * 1000,
+  $now - $span + i * ($span / $n) + 300000,
   $now - $span + i * ($span / $n) + 30000, 0, 5, 1,
   CASE i % 4 WHEN 0 THEN $now - $span + i * ($span / $n) + 20000 END, 1
 FROM SERIES;
