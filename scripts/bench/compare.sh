@@ -8,7 +8,15 @@
 # Env:   BENCH_SECONDS (10) BENCH_THREADS (2) BENCH_CONNECTIONS (16)
 #        BENCH_WARMUP (2 s, not measured) BENCH_SEED (2000 verifications for check)
 #        BENCH_SKIP_PG=1, BENCH_SKIP_PI=1 to leave a column out
+#        BENCH_PRELOAD=N: N verifications (and N call records) written into
+#          each mOTP database before its server starts (issue 16 item 5); the
+#          start-up time and the server's RSS after the run are printed
 #        BENCH_TABLE=file to also write the table there
+#
+# The floor (issue 16 item 1): server/examples/bench_floor.rs, a bare axum
+# server answering the same check request with the same 422 problem+json,
+# no storage, no key lookup, no HMAC, no limiter; measured first with the
+# same wrk settings. Every row's "of floor" is its req/s over the floor's.
 #
 # Columns: requests/s, latency p50/p99, errors (unexpected status or body,
 # plus wrk's connect/read/write/timeout errors), and the server side's CPU
@@ -55,9 +63,15 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-echo "== building motp (release-server profile)" >&2
+echo "== building motp and the floor (release-server profile)" >&2
 motp_build release-server
 motp_pin "$WORK"
+FLOOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release-server/examples/bench_floor"
+if [[ "${MOTP_SKIP_BUILD:-0}" != 1 || ! -x "$FLOOR_BIN" ]]; then
+  (cd "$ROOT" && cargo build -q --profile release-server -p motp-server --example bench_floor)
+fi
+cp "$FLOOR_BIN" "$WORK/bench_floor"
+PRELOAD="${BENCH_PRELOAD:-0}"
 
 # CPU time (user + system, children included, in clock ticks) of the server
 # side: the processes SERVER_PIDS names and their children. Divided by the
@@ -74,7 +88,8 @@ cpu_ticks() {
 }
 TICK="$(getconf CLK_TCK)"
 
-ROWS=()
+ROWS=()   # "label backend op rps p50 p99 errors cpu_ms", printed at the end
+NOTES=()  # start-up time and RSS lines (BENCH_PRELOAD)
 # run_wrk LABEL BACKEND OPERATION URL MODE
 run_wrk() {
   local label="$1" backend="$2" op="$3" url="$4" mode="$5" out="$WORK/wrk-$1-$2-$3.txt"
@@ -94,17 +109,26 @@ run_wrk() {
   p99="$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$out")"
   bad="$(sed -n 's/.* bad=\([0-9]*\).*/\1/p' "$out")"
   transport="$(sed -n 's/.*transport=\([0-9]*\).*/\1/p' "$out")"
-  ROWS+=("$(printf '| %-11s | %-10s | %-9s | %9s | %8s | %8s | %6s | %10s |' \
-    "$label" "$backend" "$op" "$rps" "$p50" "$p99" "$((bad + transport))" "$cpu_ms")")
+  ROWS+=("$label $backend $op $rps $p50 $p99 $((bad + transport)) $cpu_ms")
   echo "   $label $backend $op: $(cat "$out") cpu_ms_per_req=$cpu_ms" >&2
 }
 
 bench_motp() {
   local backend="$1" db="$2" port dir
   port="$(free_port)"; dir="$WORK/motp-$backend"
-  MOTP_BENCH_ATTEMPTS=4000000000 MOTP_BENCH_DB_CONNECTIONS=16 motp_config "$dir" "$port" "$db"
+  # with a preload, the purge's own log line (rows, duration) is kept
+  local log=warn
+  ((PRELOAD == 0)) || log="warn,motp_server::server=info"
+  MOTP_BENCH_LOG="$log" MOTP_BENCH_ATTEMPTS=4000000000 MOTP_BENCH_DB_CONNECTIONS=16 motp_config "$dir" "$port" "$db"
   motp_keys "$dir"
+  if ((PRELOAD > 0)); then
+    echo "== mOTP $backend: preloading $PRELOAD verifications" >&2
+    bash "$HERE/preload.sh" "$db" "$PRELOAD" >&2
+  fi
+  local t0 t1
+  t0="$(date +%s%N)"
   motp_start "$dir"
+  t1="$(date +%s%N)"
   SERVER_PIDS=("$MOTP_PID")
   # with PostgreSQL, the database's CPU is part of the cost of a request
   [[ "$backend" != postgres ]] || SERVER_PIDS+=("$(head -1 "$PG_DIR/data/postmaster.pid")")
@@ -116,7 +140,24 @@ bench_motp() {
     seed --n "$SEED" --out "$dir/ids.txt" >&2
   echo "== mOTP $backend: check (wrong code)" >&2
   BENCH_KEY="$MOTP_PK" BENCH_IDS="$dir/ids.txt" run_wrk mOTP "$backend" check "$url" check
+  NOTES+=("mOTP $backend: $PRELOAD verifications preloaded, start-up to /healthz $(((t1 - t0) / 1000000)) ms, server RSS after the run $(($(rss_kib "$MOTP_PID") / 1024)) MiB")
+  while read -r line; do NOTES+=("  $line"); done < <(grep -o 'purged expired verifications.*' "$dir/server.log" | tr -d '\033' | sed 's/\[[0-9;]*m//g' || true)
   motp_stop
+}
+
+bench_floor() {
+  local port dir="$WORK/floor"
+  port="$(free_port)"; mkdir -p "$dir"
+  "$WORK/bench_floor" "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
+  local pid=$! _
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
+  # the same request shape as mOTP's check: ids and wrong codes of the same form
+  python3 -c 'import secrets
+for _ in range(2000): print("vf_" + secrets.token_urlsafe(16), "%06d" % secrets.randbelow(10**6))' >"$dir/ids.txt"
+  SERVER_PIDS=("$pid")
+  echo "== floor: bare axum, same check request, same 422" >&2
+  BENCH_KEY="pk_floor" BENCH_IDS="$dir/ids.txt" run_wrk floor none check "http://127.0.0.1:$port" check
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 }
 
 if [[ "${BENCH_SKIP_PI:-0}" != 1 ]]; then
@@ -129,6 +170,7 @@ if [[ "${BENCH_SKIP_PG:-0}" != 1 ]]; then
   PG_URL="$(bash "$HERE/pg.sh" start "$PG_DIR" "$(free_port)")"
 fi
 
+bench_floor
 bench_motp sqlite "sqlite://$WORK/motp-sqlite/motp.db"
 [[ "${BENCH_SKIP_PG:-0}" == 1 ]] || bench_motp postgres "$PG_URL"
 if [[ "${BENCH_SKIP_PI:-0}" != 1 ]]; then
@@ -144,7 +186,14 @@ PI_VER="$(bash "$HERE/privacyidea.sh" version 2>/dev/null || true)"
     "motp $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?') release-server," \
     "privacyIDEA ${PI_VER:-?} gunicorn -w 2, PostgreSQL $(postgres --version 2>/dev/null | awk '{print $3}')"
   echo
-  echo "| system      | storage    | operation | req/s     | p50 ms   | p99 ms   | errors | CPU ms/req |"
-  echo "|-------------|------------|-----------|-----------|----------|----------|--------|------------|"
-  printf '%s\n' "${ROWS[@]}"
+  echo "| system      | storage    | operation | req/s     | of floor | p50 ms   | p99 ms   | errors | CPU ms/req |"
+  echo "|-------------|------------|-----------|-----------|----------|----------|----------|--------|------------|"
+  floor_rps="$(awk '$1 == "floor" {print $4}' <<<"$(printf '%s\n' "${ROWS[@]}")")"
+  for row in "${ROWS[@]}"; do
+    read -r label backend op rps p50 p99 errors cpu_ms <<<"$row"
+    frac="$(awk -v r="$rps" -v f="${floor_rps:-0}" 'BEGIN{printf (f > 0 ? "%.1f %%" : "-"), 100 * r / f}')"
+    printf '| %-11s | %-10s | %-9s | %9s | %8s | %8s | %8s | %6s | %10s |\n' \
+      "$label" "$backend" "$op" "$rps" "$frac" "$p50" "$p99" "$errors" "$cpu_ms"
+  done
+  if ((PRELOAD > 0)); then echo; printf '%s\n' "${NOTES[@]}"; fi
 } | tee "${BENCH_TABLE:-/dev/null}"

@@ -217,6 +217,10 @@ pub struct CodesConfig {
     pub resend_cooldown_secs: u64,
     /// The doubling cooldown never exceeds this many seconds. Default 300.
     pub resend_cooldown_max_secs: u64,
+    /// A verification is deleted this many seconds after its code expired
+    /// (a background purge, every minute); until then it can still be read.
+    /// At least 60. Default 86400 (a day).
+    pub keep_expired_secs: u64,
 }
 
 impl Default for CodesConfig {
@@ -227,6 +231,7 @@ impl Default for CodesConfig {
             max_attempts: 5,
             resend_cooldown_secs: 30,
             resend_cooldown_max_secs: 300,
+            keep_expired_secs: 86_400,
         }
     }
 }
@@ -467,6 +472,9 @@ impl Config {
         if self.codes.max_attempts == 0 || self.codes.ttl_secs == 0 {
             return fail("codes.max_attempts and codes.ttl_secs must be at least 1".into());
         }
+        if self.codes.keep_expired_secs < 60 {
+            return fail("codes.keep_expired_secs must be at least 60".into());
+        }
         if self.codes.resend_cooldown_max_secs < self.codes.resend_cooldown_secs {
             return fail("codes.resend_cooldown_max_secs < codes.resend_cooldown_secs".into());
         }
@@ -590,6 +598,10 @@ mod tests {
         c.codes.ranges[0].code_length = 13;
         assert!(c.validate().is_err());
         c.codes.ranges[0].code_length = 6;
+        c.codes.keep_expired_secs = 59;
+        assert!(c.validate().unwrap_err().0.contains("keep_expired_secs"));
+        c.codes.keep_expired_secs = 60;
+        c.validate().unwrap();
         c.limits.allowed_countries = vec!["XX".into()];
         assert!(c.validate().is_err());
         c.limits.allowed_countries = vec![];

@@ -281,8 +281,9 @@ pub async fn start(config: Config, overrides: Overrides) -> Result<RunningServer
     })
 }
 
-/// Background upkeep: a WAL checkpoint every second (SQLite), and call
-/// records older than the daily window deleted every ten minutes.
+/// Background upkeep: a WAL checkpoint every second (SQLite), expired
+/// verifications purged every minute, and call records older than the
+/// daily window deleted every ten minutes.
 async fn maintenance(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -300,6 +301,9 @@ async fn maintenance(state: Arc<AppState>) {
                 tracing::warn!(%error, "sweeping interrupted calls failed");
             }
         }
+        if n % 60 == 5 {
+            purge_expired(&state).await;
+        }
         if n % 600 == 0 {
             match state.store.prune_calls(state.now()).await {
                 Ok(0) => {}
@@ -307,6 +311,23 @@ async fn maintenance(state: Arc<AppState>) {
                 Err(error) => tracing::warn!(%error, "pruning call records failed"),
             }
         }
+    }
+}
+
+/// Deletes verifications expired more than `codes.keep_expired_secs` ago
+/// (in short batches: see `storage/purge.rs`).
+async fn purge_expired(state: &AppState) {
+    let keep_ms = i64::try_from(state.config.codes.keep_expired_secs.saturating_mul(1000))
+        .unwrap_or(i64::MAX / 2);
+    let started = std::time::Instant::now();
+    match state.store.purge_expired(state.now() - keep_ms).await {
+        Ok(0) => {}
+        Ok(rows) => tracing::info!(
+            rows,
+            ms = started.elapsed().as_millis() as u64,
+            "purged expired verifications"
+        ),
+        Err(error) => tracing::warn!(%error, "purging expired verifications failed"),
     }
 }
 

@@ -44,6 +44,10 @@ mod batch;
 mod deadline;
 
 pub use deadline::within;
+mod check;
+mod create_batch;
+
+pub use check::CodeCandidate;
 
 use crate::config::{DatabaseConfig, SqliteSynchronousConfig};
 use crate::keys::KeyKind;
@@ -98,6 +102,8 @@ pub struct SqliteConns {
     cache: RowCache,
     /// Group commit of check and cancel outcomes.
     batcher: batch::Batcher,
+    /// Group commit of creates.
+    creates: create_batch::CreateBatcher,
 }
 
 /// A write-through cache of verification rows, SQLite only: there, this
@@ -207,6 +213,8 @@ macro_rules! destination_capped {
 
 // After the macros, which it uses.
 pub mod webhooks;
+// After the macros above, which it uses.
+mod purge;
 
 /// One verification as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -292,6 +300,11 @@ const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_webhooks.sql"),
     ),
     (
+        16,
+        "expiry_index",
+        include_str!("../../migrations/sqlite/0016_expiry_index.sql"),
+    ),
+    (
         17,
         "sdk_reports",
         include_str!("../../migrations/sqlite/0017_sdk_reports.sql"),
@@ -307,6 +320,11 @@ const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "webhooks",
         include_str!("../../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        16,
+        "expiry_index",
+        include_str!("../../migrations/postgres/0016_expiry_index.sql"),
     ),
     (
         17,
@@ -439,6 +457,7 @@ impl Store {
                 checkpoint,
                 cache: RowCache::default(),
                 batcher: batch::Batcher::start(me.clone()),
+                creates: create_batch::CreateBatcher::start(me.clone()),
             })))
         } else {
             Err(StoreError::UnsupportedUrl)
@@ -608,13 +627,21 @@ impl Store {
     }
 
     /// Stores a new verification and records its first call, unless a
-    /// destination cap is reached.
+    /// destination cap is reached (SQLite: grouped with concurrent creates,
+    /// see `create_batch.rs`).
     pub async fn create(
         &self,
         row: &VerificationRow,
         caps: DestinationCaps,
         now: i64,
     ) -> Result<Result<(), CallRefused>, StoreError> {
+        if let Self::Sqlite(conns) = self {
+            let outcome = conns.creates.create(row, caps, now).await?;
+            if outcome.is_ok() {
+                self.remember(row);
+            }
+            return Ok(outcome);
+        }
         writer!(self, |p| {
             let mut tx = p.begin().await?;
             if let Some(retry_at) = destination_capped!(self, tx, &row.phone_number, caps, now) {
