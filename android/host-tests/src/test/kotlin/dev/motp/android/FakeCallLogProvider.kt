@@ -20,6 +20,14 @@ class FakeCallLogProvider : ContentProvider() {
     data class Query(val uri: Uri, val sortOrder: String?, val bundleLimit: Int?)
 
     val queries = CopyOnWriteArrayList<Query>()
+
+    /**
+     * Whether an insert notifies observers. False models an app whose
+     * observer is held back (cached on Android 14+): the row is there, but
+     * only a re-read finds it.
+     */
+    @Volatile
+    var notifyOnInsert = true
     private lateinit var db: SQLiteDatabase
 
     override fun onCreate(): Boolean {
@@ -53,7 +61,7 @@ class FakeCallLogProvider : ContentProvider() {
     override fun insert(uri: Uri, values: ContentValues?): Uri {
         val id = db.insert("calls", null, values)
         val row = Uri.withAppendedPath(CallLog.Calls.CONTENT_URI, id.toString())
-        context!!.contentResolver.notifyChange(CallLog.Calls.CONTENT_URI, null)
+        if (notifyOnInsert) context!!.contentResolver.notifyChange(CallLog.Calls.CONTENT_URI, null)
         return row
     }
 

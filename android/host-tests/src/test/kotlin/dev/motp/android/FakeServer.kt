@@ -12,7 +12,11 @@ import dev.motp.core.VerificationState
 import dev.motp.sdk.CallerIdMatch
 import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.VerificationInterface
+import dev.motp.core.CallEvent
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
 
@@ -50,13 +54,38 @@ class FakeServer(
         }
     }
 
+    /** Ids of the verifications a new process resumed (the `GET` the core would send). */
+    val resumed = CopyOnWriteArrayList<String>()
+
+    /**
+     * What `MotpClient.resumeVerification` would do if the core had it: fetch
+     * the verification by id and wait for its call again (the server still
+     * runs it); sightings are then counted from the saved start.
+     */
+    internal val resumer = VerificationResumer { saved, visibility, listener ->
+        answer?.await()
+        resumed += saved.id
+        FakeVerification(saved.phoneNumber, visibility, listener, id = saved.id).also {
+            verifications += it
+            it.begin()
+        }
+    }
+
     inner class FakeVerification(
         private val phoneNumber: String,
         /** What the shell said, at the start, it can see of calls. */
         @Volatile var visibility: CallVisibility,
         private val listener: VerificationListener,
+        private val id: String = "ver_1",
     ) : VerificationInterface, AutoCloseable {
         val calls = CopyOnWriteArrayList<Call>()
+        private val events = Channel<CallEvent>(Channel.UNLIMITED)
+
+        /** The server reports something about the call (the core's `CallEvent`). */
+        fun tell(event: CallEvent) {
+            events.trySend(event)
+            if (event is CallEvent.Failed) moveTo(VerificationState.ManualEntry(ManualEntryReason.CALL_TIMEOUT))
+        }
 
         @Volatile
         var canceled = false
@@ -87,11 +116,14 @@ class FakeServer(
             if (state.isFinal()) return
             state = next
             listener.onStateChanged(next)
+            if (next.isFinal()) events.close()
         }
 
         override fun caller(): CallerInfo = pattern
 
-        override fun id(): String = "ver_1"
+        override fun id(): String = id
+
+        override suspend fun nextCallEvent(): CallEvent? = events.receiveCatching().getOrNull()
 
         override fun info(): VerificationInfo = VerificationInfo(
             id(), phoneNumber, pattern, Instant.now().plusSeconds(300), Instant.now().plusSeconds(30), 3u,
@@ -106,7 +138,14 @@ class FakeServer(
             if (state == VerificationState.AwaitingCall || state is VerificationState.ManualEntry) moveTo(waiting())
         }
 
-        override suspend fun onIncomingCall(number: String, observedAt: Instant): CallMatch {
+        /** One check at a time, as the core runs them. */
+        private val checking = Mutex()
+
+        override suspend fun onIncomingCall(number: String, observedAt: Instant): CallMatch = checking.withLock {
+            check(number, observedAt)
+        }
+
+        private fun check(number: String, observedAt: Instant): CallMatch {
             calls += Call(number, observedAt)
             if (state.isFinal() || state == VerificationState.Verifying) {
                 return CallMatch.Ignored(IgnoredCall.NotAwaitingCall)

@@ -13,6 +13,7 @@ import org.junit.Assert.assertNull
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 
@@ -31,6 +32,7 @@ class PlatformPiecesTest {
         .putExtra(RequestMultiplePermissions.EXTRA_PERMISSION_GRANT_RESULTS, results)
 
     @Test
+    @Config(sdk = [28, 29, 31, 34, 35]) // ANSWER_PHONE_CALLS and the number-less broadcast start at API 28.
     fun `the contract asks for every permission that helps`() {
         val intent = RequestMotpPermissions().createIntent(app, Unit)
         assertEquals(RequestMultiplePermissions.ACTION_REQUEST_PERMISSIONS, intent.action)
@@ -40,6 +42,7 @@ class PlatformPiecesTest {
     }
 
     @Test
+    @Config(sdk = [28, 29, 31, 34, 35]) // ANSWER_PHONE_CALLS and the number-less broadcast start at API 28.
     fun `a refusal is an answer that means manual entry`() {
         val denied = PackageManager.PERMISSION_DENIED
         val granted = PackageManager.PERMISSION_GRANTED
@@ -54,6 +57,7 @@ class PlatformPiecesTest {
     }
 
     @Test
+    @Config(sdk = [28, 29, 31, 34, 35]) // ANSWER_PHONE_CALLS and the number-less broadcast start at API 28.
     fun `nothing is asked when everything is already granted`() {
         assertNull(RequestMotpPermissions().getSynchronousResult(app, Unit))
         shadowOf(app).grantPermissions(*all)
@@ -113,5 +117,14 @@ class PlatformPiecesTest {
         assertEquals("020 7946 01__", view.numberView.text.toString())
         view.homeCountry = null
         assertEquals("+44 20 7946 01__", view.numberView.text.toString())
+    }
+
+    @Test
+    @Config(sdk = [26])
+    fun `on API 26 phone state alone reads the number and no call can be ended`() {
+        val automation = Automation.of(setOf(Manifest.permission.READ_PHONE_STATE, Manifest.permission.ANSWER_PHONE_CALLS))
+        assertEquals(AutomationLevel.AUTOMATIC, automation.level)
+        assertEquals(false, automation.endCall)
+        assertEquals(2, MotpPermissions.all().size)
     }
 }

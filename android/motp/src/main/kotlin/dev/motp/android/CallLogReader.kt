@@ -8,8 +8,11 @@ import android.os.Bundle
 import android.provider.CallLog
 
 /**
- * Reads the incoming, missed and rejected calls logged since an instant, on
- * every SIM (the log holds the calls of all of them).
+ * Reads the incoming, missed, rejected and blocked calls logged since an instant, on
+ * every SIM (the log holds the calls of all of them). Blocked calls
+ * ([CallLog.Calls.BLOCKED_TYPE]) never ring: the user's spam or
+ * screening app turned them away, and their row is the only trace of a
+ * verification call it blocked.
  *
  * The size of the answer is bounded through the provider's own limit
  * mechanisms, never with SQL text in the sort order (API 30+ providers run
@@ -33,12 +36,13 @@ internal class CallLogReader(
         val uri: Uri = CallLog.Calls.CONTENT_URI.buildUpon()
             .appendQueryParameter(LIMIT_PARAM_KEY, limit.toString())
             .build()
-        val selection = "${CallLog.Calls.DATE} >= ? AND ${CallLog.Calls.TYPE} IN (?, ?, ?)"
+        val selection = "${CallLog.Calls.DATE} >= ? AND ${CallLog.Calls.TYPE} IN (?, ?, ?, ?)"
         val args = arrayOf(
             sinceMillis.toString(),
             CallLog.Calls.INCOMING_TYPE.toString(),
             CallLog.Calls.MISSED_TYPE.toString(),
             CallLog.Calls.REJECTED_TYPE.toString(),
+            CallLog.Calls.BLOCKED_TYPE.toString(),
         )
         val sortOrder = "${CallLog.Calls.DATE} DESC"
         val cursor: Cursor? = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.O) {

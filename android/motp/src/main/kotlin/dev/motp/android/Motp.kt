@@ -2,6 +2,7 @@ package dev.motp.android
 
 import android.content.Context
 import dev.motp.core.MotpConfig
+import dev.motp.core.MotpException
 import dev.motp.sdk.MotpClient
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
@@ -11,17 +12,23 @@ import kotlinx.coroutines.Dispatchers
  * Phone-number verification by missed call.
  *
  * ```
- * val motp = Motp(context, "https://verify.example.com", "pk_live_…")
- * val verification = motp.start("+447700900123", lifecycleScope)
- * lifecycleScope.launch { verification.state.collect { render(it) } }
- * codeEntry.onCodeComplete = { code -> lifecycleScope.launch { verification.submitCode(code) } }
- * // verification.resend(), verification.cancel()
+ * class VerifyViewModel(app: Application, private val saved: SavedStateHandle) : AndroidViewModel(app) {
+ *     private val motp = Motp(app, "https://verify.example.com", "pk_live_…")
+ *     val verification = motp.start("+447700900123", viewModelScope)
+ * }
+ * // in the Activity: collect verification.state (and .callEvents), submitCode, resend, cancel
  * ```
  *
+ * Pass `viewModelScope`: a verification lives as long as that scope, and a
+ * ViewModel outlives rotation and other configuration changes. Keep
+ * [MotpVerification.saved] in the `SavedStateHandle` for process death
+ * ([resume]).
+ *
  * With READ_PHONE_STATE and READ_CALL_LOG granted ([RequestMotpPermissions])
- * the SDK reads the calling number itself and the user types nothing;
- * without them the state goes to `ManualEntry` and the user types the last
- * digits the phone shows (a [CodeEntryView]).
+ * or the call-screening role held ([MotpCallScreening]) the SDK reads the
+ * calling number itself and the user types nothing; without them the state
+ * goes to `ManualEntry` and the user types the last digits the phone shows
+ * (a [CodeEntryView]).
  *
  * Create one per app (it holds the HTTP connection pool) and keep it.
  */
@@ -30,7 +37,8 @@ public class Motp internal constructor(
     private val starter: VerificationStarter,
     private val dispatcher: CoroutineDispatcher,
     private val clock: () -> Long,
-    private val endRingingCall: (() -> Boolean)?,
+    private val homeCountry: String,
+    private val resumer: VerificationResumer?,
 ) {
     /**
      * @param config server URL, publishable key, home country (see [HomeCountry]), timeouts.
@@ -42,18 +50,20 @@ public class Motp internal constructor(
         context: Context,
         config: MotpConfig,
         dispatcher: CoroutineDispatcher = Dispatchers.IO,
-    ) : this(context, MotpClient(config), dispatcher)
+    ) : this(context, MotpClient(config), config.homeCountry, dispatcher)
 
     /** The common case: the home country comes from the SIM, the network or the locale. */
     public constructor(context: Context, serverUrl: String, publishableKey: String) :
         this(context, MotpConfig(serverUrl, publishableKey, requireHomeCountry(context)))
 
-    private constructor(context: Context, client: MotpClient, dispatcher: CoroutineDispatcher) :
+    private constructor(context: Context, client: MotpClient, homeCountry: String, dispatcher: CoroutineDispatcher) :
         this(
             context,
             { phone, visibility, listener -> client.startVerification(phone, visibility, listener) },
             dispatcher,
             System::currentTimeMillis,
+            homeCountry,
+            // The core cannot attach to a running verification yet: see resume().
             null,
         )
 
@@ -63,10 +73,12 @@ public class Motp internal constructor(
     /**
      * Starts verifying [phoneNumber] (E.164, or national in the home
      * country). Everything the verification registers lives at most as long
-     * as [scope]: pass `lifecycleScope` or `viewModelScope`.
+     * as [scope]: pass `viewModelScope`, which survives configuration
+     * changes (a `lifecycleScope` ends on every rotation and cancels the
+     * verification, on the server too).
      *
      * @param automation what to observe; by default what the granted
-     *   permissions allow ([Automation.current]).
+     *   permissions and the call-screening role allow ([Automation.current]).
      */
     @JvmOverloads
     public fun start(
@@ -75,11 +87,51 @@ public class Motp internal constructor(
         automation: Automation = Automation.current(appContext),
     ): MotpVerification =
         MotpVerification(
-            appContext, starter, phoneNumber, automation, scope, dispatcher, clock,
-            endRingingCall ?: terminator::endRingingCall,
+            appContext,
+            { visibility, listener -> starter.start(phoneNumber, visibility, listener) },
+            phoneNumber, automation, scope, dispatcher, clock, homeCountry, terminator,
         ).also { it.begin() }
 
-    private companion object {
+    /**
+     * Whether [resume] can pick up a verification in a new process. False
+     * with today's core: it has no call that attaches to a verification the
+     * server already runs (it would be
+     * `MotpClient.resumeVerification(id, startedAt, visibility, listener)`:
+     * `GET /v1/verifications/{id}`, the machine in the state the server
+     * reports, sightings counted from `startedAt`).
+     */
+    public val canResume: Boolean get() = resumer != null
+
+    /**
+     * Picks up a verification [saved] before the process was killed: the
+     * core fetches its state from the server, and the call log is re-read
+     * since it started, so a call that came while no process ran still
+     * verifies. Where [canResume] is false (today's core) the verification
+     * ends at once in `Failed(InvalidState)`: start a new one.
+     */
+    @JvmOverloads
+    public fun resume(
+        saved: SavedVerification,
+        scope: CoroutineScope,
+        automation: Automation = Automation.current(appContext),
+    ): MotpVerification {
+        val resumer = resumer
+        val open: suspend (dev.motp.core.CallVisibility, dev.motp.core.VerificationListener) -> dev.motp.sdk.VerificationInterface =
+            if (resumer != null) {
+                { visibility, listener -> resumer.resume(saved, visibility, listener) }
+            } else {
+                { _, _ -> throw MotpException.InvalidState(RESUME_UNSUPPORTED) }
+            }
+        return MotpVerification(
+            appContext, open, saved.phoneNumber, automation, scope, dispatcher, clock, homeCountry, terminator,
+            startedAtMillis = saved.startedAtMillis,
+        ).also { it.begin() }
+    }
+
+    internal companion object {
+        const val RESUME_UNSUPPORTED =
+            "this core cannot resume a verification (no MotpClient.resumeVerification): start a new one"
+
         fun requireHomeCountry(context: Context): String = requireNotNull(HomeCountry.detect(context)) {
             "No home country from SIM, network or locale: pass a MotpConfig with homeCountry"
         }

@@ -4,12 +4,14 @@ import android.app.Activity
 import android.app.Application
 import android.content.Context
 import android.os.Bundle
-import dev.motp.core.CallMatch
+import dev.motp.core.CallEvent
 import dev.motp.core.CallVisibility
 import dev.motp.core.CallerInfo
 import dev.motp.core.MotpException
 import dev.motp.core.VerificationListener
 import dev.motp.core.VerificationState
+import dev.motp.sdk.CallerIdMatch
+import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.VerificationInterface
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -44,21 +46,31 @@ import java.time.Instant
  * which one counts (and retries a check the network lost).
  *
  * It owns everything it registered (phone-state receiver, call-log
- * observer) and removes all of it *before* a final state is published: on
+ * observer, activity callbacks, its place in the call-screening service)
+ * and removes all of it *before* a final state is published: on
  * completion, on [cancel] or [close], when the scope given to [Motp.start]
- * ends (a `lifecycleScope` or `viewModelScope`), or when an Activity it is
- * bound to ([bindTo]) is destroyed.
+ * ends (pass `viewModelScope`: it outlives rotation and other
+ * configuration changes), or when an Activity it is bound to ([bindTo]) is
+ * destroyed for good.
+ *
+ * To survive process death, keep [saved] (a `Parcelable`) in the
+ * `SavedStateHandle` and hand it to [Motp.resume] in the new process.
  */
 public class MotpVerification internal constructor(
     context: Context,
-    private val starter: VerificationStarter,
+    /** Asks the core for the verification: a new one, or one resumed after process death. */
+    private val open: suspend (CallVisibility, VerificationListener) -> VerificationInterface,
     private val phoneNumber: String,
     /** What the granted permissions allow for this verification. */
     public val automation: Automation,
     parentScope: CoroutineScope,
     private val dispatcher: CoroutineDispatcher,
     private val clock: () -> Long,
-    private val endRingingCall: () -> Boolean,
+    /** ISO 3166 alpha-2: the core's matcher reads national numbers with it. */
+    private val homeCountry: String,
+    private val terminator: CallTerminator,
+    /** When the verification started, by this phone's clock: calls from then on count. */
+    private val startedAtMillis: Long = clock(),
 ) : AutoCloseable {
 
     private val appContext = context.applicationContext
@@ -76,15 +88,57 @@ public class MotpVerification internal constructor(
     private val mutableState = MutableStateFlow<VerificationState>(VerificationState.Requesting)
     private val mutableRinging = MutableSharedFlow<Int?>(extraBufferCapacity = 4)
 
+    // Few per verification (ringing, delivered or failed, a re-read; again after a
+    // resend): all are replayed to a collector that starts late.
+    private val mutableCallEvents = MutableSharedFlow<CallEvent>(replay = 16, extraBufferCapacity = 16)
+
+    private val matcherLock = Any()
+    private var matcher: MissedCallMatcher? = null
+
     /** The state, from `Requesting` to one final state (`isFinal()`). */
     public val state: StateFlow<VerificationState> = mutableState.asStateFlow()
 
     /**
-     * Emits (the SIM slot, when known) each time the phone rings while its
-     * number cannot be read ([AutomationLevel.RING_NUDGE]): the moment for
-     * [CodeEntryView.focusCode].
+     * Emits each time the phone rings while its number cannot be read: the
+     * moment for [CodeEntryView.focusCode]. At [AutomationLevel.RING_NUDGE]
+     * from the number-less phone-state broadcast (with the SIM slot when
+     * an OEM build names it), and at RING_NUDGE and [AutomationLevel.MANUAL]
+     * when the server reports the call ringing (`CallEvent.Ringing`, null
+     * slot; no permission needed). Never at the levels that read the number.
      */
     public val ringing: SharedFlow<Int?> = mutableRinging.asSharedFlow()
+
+    /**
+     * What the server reports about the call while the app waits, and what
+     * the core asks: `CallEvent.Ringing`, `Delivered`, `Failed(reason)` (the
+     * call could not be delivered, e.g. `busy`: offer a resend or typing; the
+     * state is already `ManualEntry`), `RereadCallLog` (handled by the SDK).
+     * Replayed to late collectors; ends with the verification.
+     */
+    public val callEvents: SharedFlow<CallEvent> = mutableCallEvents.asSharedFlow()
+
+    /**
+     * What to keep in a `SavedStateHandle` (or a `Bundle`) so that a new
+     * process can [Motp.resume] this verification; null until the server
+     * answered.
+     */
+    public val saved: SavedVerification?
+        get() {
+            val verification = started ?: return null
+            val info = try {
+                verification.info()
+            } catch (_: Exception) {
+                return null
+            }
+            return SavedVerification(
+                id = info.id,
+                phoneNumber = info.phoneNumber,
+                callerPrefix = info.caller.prefix,
+                codeLength = info.caller.codeLength.toInt(),
+                startedAtMillis = startedAtMillis,
+                expiresAtMillis = info.expiresAt.toEpochMilli(),
+            )
+        }
 
     /** Every sighting handed to the core, in order, repeats included; for diagnostics. Numbers are the code: do not log them. */
     public val observedCalls: List<ObservedCall> get() = synchronized(lock) { observed.toList() }
@@ -94,11 +148,14 @@ public class MotpVerification internal constructor(
 
     /**
      * What this phone can see of incoming calls, as the core is told at the
-     * start: the numbers when the level is [AutomationLevel.AUTOMATIC],
-     * otherwise `PERMISSION_MISSING` (the core then asks for the typed code).
+     * start: the numbers when the level is [AutomationLevel.AUTOMATIC] or
+     * [AutomationLevel.CALL_SCREENING], otherwise `PERMISSION_MISSING` (the
+     * core then asks for the typed code).
      */
-    public val callVisibility: CallVisibility =
-        if (automation.level == AutomationLevel.AUTOMATIC) CallVisibility.NUMBERS else CallVisibility.PERMISSION_MISSING
+    public val callVisibility: CallVisibility = when (automation.level) {
+        AutomationLevel.AUTOMATIC, AutomationLevel.CALL_SCREENING -> CallVisibility.NUMBERS
+        AutomationLevel.RING_NUDGE, AutomationLevel.MANUAL -> CallVisibility.PERMISSION_MISSING
+    }
 
     @Volatile
     private var callerInfo: CallerInfo? = null
@@ -114,13 +171,13 @@ public class MotpVerification internal constructor(
     }
 
     internal fun begin() {
-        val startedAt = clock()
         // Watch before asking for the call: it may ring before the server's answer arrives.
+        if (automation.callScreening) MotpCallScreening.register(this)
         if (automation.ringingBroadcast || automation.callLog) {
             val watcher = CallDetector(
                 context = appContext,
                 automation = automation,
-                sinceMillis = startedAt,
+                sinceMillis = startedAtMillis,
                 scope = scope,
                 clock = clock,
                 onRingingWithoutNumber = { slot -> mutableRinging.tryEmit(slot) },
@@ -141,7 +198,7 @@ public class MotpVerification internal constructor(
         }
         scope.launch {
             try {
-                val verification = starter.start(phoneNumber, callVisibility, listener)
+                val verification = open(callVisibility, listener)
                 callerInfo = verification.caller()
                 started = verification
                 handle.complete(verification)
@@ -151,6 +208,7 @@ public class MotpVerification internal constructor(
                     return@launch
                 }
                 publish(verification.state())
+                followCallEvents(verification)
             } catch (e: CancellationException) {
                 throw e
             } catch (e: MotpException) {
@@ -242,6 +300,10 @@ public class MotpVerification internal constructor(
      * Hands one sighting to the core, whatever came before: a repeat of a
      * call already being checked or refused is dropped there, and the
      * sighting of a call whose check failed in transit is checked again.
+     *
+     * A ringing call whose number the core matches on the device is ended
+     * first (with ANSWER_PHONE_CALLS), before the server's round trip, and
+     * only when it is the only call ([CallTerminator]).
      */
     private suspend fun deliver(call: ObservedCall) {
         synchronized(lock) { observed += call }
@@ -252,17 +314,76 @@ public class MotpVerification internal constructor(
         } catch (_: Exception) {
             return // The request failed: nothing to verify.
         }
-        val outcome = try {
+        if (call.source == ObservedCall.Source.RINGING && automation.endCall && matchesLocally(call.number)) {
+            synchronized(lock) { detector }?.let { terminator.endLoneRingingCall(it.calls) }
+        }
+        try {
             verification.onIncomingCall(call.number, Instant.ofEpochMilli(call.observedAtMillis))
         } catch (e: CancellationException) {
             throw e
         } catch (_: MotpException) {
             // The server's verdict (wrong code) or a network error: the outcome, and
             // that of the core's own retries, reaches the app through the state.
-            return
         }
-        if (outcome is CallMatch.Verified && call.source == ObservedCall.Source.RINGING && automation.endCall) {
-            endRingingCall()
+    }
+
+    /**
+     * Whether the core's matcher reads the code out of [number] under the
+     * current caller pattern (it changes after a resend or a trunk
+     * failover). Local only: the server still decides.
+     */
+    private fun matchesLocally(number: String): Boolean {
+        val verification = started ?: return false
+        synchronized(matcherLock) {
+            if (mutableState.value.isFinal()) return false
+            return try {
+                val caller = verification.caller()
+                val current = matcher?.takeIf { it.pattern() == caller }
+                    ?: MissedCallMatcher(caller, homeCountry).also { fresh ->
+                        matcher?.close()
+                        matcher = fresh
+                    }
+                current.matchNumber(number) is CallerIdMatch.Code
+            } catch (_: MotpException) {
+                false
+            }
+        }
+    }
+
+    /**
+     * From [MotpCallScreeningService]: a call is being screened. Hands the
+     * number to the core and answers whether the core's matcher reads this
+     * verification's code from it (then the service lets it go silently).
+     */
+    internal fun screen(number: String, observedAtMillis: Long): Boolean {
+        if (mutableState.value.isFinal()) return false
+        val matched = matchesLocally(number)
+        val call = ObservedCall(number, observedAtMillis, ObservedCall.Source.SCREENING)
+        scope.launch { deliver(call) }
+        return matched
+    }
+
+    /** Follows the core's call events until the verification ends. */
+    private fun followCallEvents(verification: VerificationInterface) {
+        scope.launch {
+            while (true) {
+                val event = try {
+                    verification.nextCallEvent()
+                } catch (e: CancellationException) {
+                    throw e
+                } catch (_: MotpException) {
+                    null
+                } ?: break
+                when (event) {
+                    is CallEvent.Ringing -> when (automation.level) {
+                        AutomationLevel.RING_NUDGE, AutomationLevel.MANUAL -> mutableRinging.tryEmit(null)
+                        AutomationLevel.AUTOMATIC, AutomationLevel.CALL_SCREENING -> Unit
+                    }
+                    is CallEvent.RereadCallLog -> synchronized(lock) { detector }?.rereadCallLog()
+                    is CallEvent.Delivered, is CallEvent.Failed -> Unit
+                }
+                mutableCallEvents.emit(event)
+            }
         }
     }
 
@@ -271,6 +392,10 @@ public class MotpVerification internal constructor(
             finish(coreState, cancelOnServer = false)
             return
         }
+        // Until the core handed the verification over, stay `Requesting`: once the
+        // app sees a waiting state, [saved] and [caller] answer at once. The state
+        // is published again right after.
+        if (started == null) return
         synchronized(lock) {
             if (!mutableState.value.isFinal()) mutableState.value = coreState
         }
@@ -283,6 +408,11 @@ public class MotpVerification internal constructor(
             detector?.stop()
             detector = null
             mutableState.value = final
+        }
+        MotpCallScreening.unregister(this)
+        synchronized(matcherLock) {
+            matcher?.close()
+            matcher = null
         }
         releaseBinding()
         started?.let { release(it, cancel = cancelOnServer) }
@@ -315,4 +445,12 @@ public class MotpVerification internal constructor(
 /** Starts a verification in the core; [Motp] uses the generated `MotpClient`. */
 internal fun interface VerificationStarter {
     suspend fun start(phoneNumber: String, visibility: CallVisibility, listener: VerificationListener): VerificationInterface
+}
+
+/**
+ * Attaches to a verification the server already runs (after process
+ * death). The core has no such call yet (see [Motp.resume]); tests fake it.
+ */
+internal fun interface VerificationResumer {
+    suspend fun resume(saved: SavedVerification, visibility: CallVisibility, listener: VerificationListener): VerificationInterface
 }

@@ -1,7 +1,7 @@
 package dev.motp.android
 
 /**
- * One sighting of an incoming call by one of the two detection paths, on
+ * One sighting of an incoming call by one of the detection paths, on
  * any SIM.
  *
  * The shell does not judge the number, nor whether it saw that call
@@ -26,8 +26,11 @@ public data class ObservedCall(
         /** The phone-state broadcast while the phone was ringing. */
         RINGING,
 
-        /** A row of the system call log (incoming, missed or rejected). */
+        /** A row of the system call log (incoming, missed, rejected or blocked). */
         CALL_LOG,
+
+        /** The number handed to [MotpCallScreeningService] (call-screening role, API 29+). */
+        SCREENING,
     }
 
     override fun toString(): String =
