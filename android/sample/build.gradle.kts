@@ -4,12 +4,12 @@ plugins {
 
 android {
     namespace = "dev.motp.sample"
-    compileSdk = 35
+    compileSdk = 36
 
     defaultConfig {
         applicationId = "dev.motp.sample"
         minSdk = 26
-        targetSdk = 35
+        targetSdk = 36
         versionCode = 1
         versionName = "0.1.0"
         // Where the sample's verifications go: `motp serve` on the dev machine,
@@ -32,4 +32,7 @@ dependencies {
     implementation(project(":motp"))
     implementation("androidx.activity:activity-ktx:1.10.1")
     implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.9.4")
+    // VerifyViewModel: viewModelScope and SavedStateHandle.
+    implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.9.4")
+    implementation("androidx.lifecycle:lifecycle-viewmodel-savedstate:2.9.4")
 }

@@ -8,27 +8,37 @@ import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.TextView
 import androidx.activity.ComponentActivity
+import androidx.activity.viewModels
+import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.lifecycleScope
+import androidx.lifecycle.repeatOnLifecycle
 import dev.motp.android.CodeEntryView
-import dev.motp.android.Motp
 import dev.motp.android.MotpVerification
 import dev.motp.android.RequestMotpPermissions
+import dev.motp.core.CallEvent
 import dev.motp.core.MotpException
 import dev.motp.core.VerificationState
+import kotlinx.coroutines.flow.collectLatest
 import kotlinx.coroutines.launch
 
-/** One screen: a phone number, a button, the state, and the code field when needed. */
+/**
+ * One screen: a phone number, a button, the state, and the code field when
+ * needed. The verification lives in [VerifyViewModel] (`viewModelScope`):
+ * rotating the phone or switching to dark mode does not cancel it. The
+ * Activity only draws, collecting while it is started.
+ */
 class MainActivity : ComponentActivity() {
 
-    private val motp by lazy { Motp(this, BuildConfig.MOTP_SERVER_URL, BuildConfig.MOTP_PUBLISHABLE_KEY) }
-    private var verification: MotpVerification? = null
+    private val model: VerifyViewModel by viewModels()
 
     private lateinit var phone: EditText
     private lateinit var status: TextView
     private lateinit var codeEntry: CodeEntryView
 
     // Whatever the user answers, verify: a refusal only means typing the code.
-    private val askPermissions = registerForActivityResult(RequestMotpPermissions()) { startVerification() }
+    private val askPermissions = registerForActivityResult(RequestMotpPermissions()) {
+        model.start(phone.text.toString())
+    }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -53,6 +63,21 @@ class MainActivity : ComponentActivity() {
             },
         )
         codeEntry.onCodeComplete = { code -> submit(code) }
+
+        lifecycleScope.launch {
+            repeatOnLifecycle(Lifecycle.State.STARTED) {
+                model.verification.collectLatest { verification ->
+                    if (verification == null) return@collectLatest
+                    launch { verification.ringing.collect { codeEntry.focusCode() } }
+                    launch {
+                        verification.callEvents.collect { event ->
+                            if (event is CallEvent.Failed) status.text = "The call failed (${event.reason}). Resend, or type the code."
+                        }
+                    }
+                    verification.state.collect { render(verification, it) }
+                }
+            }
+        }
     }
 
     /** Google Play's prominent disclosure: what is read and why, before the system dialog. */
@@ -65,16 +90,8 @@ class MainActivity : ComponentActivity() {
                     "during the verification only. Nothing else is read, stored or sent.",
             )
             .setPositiveButton("Continue") { _, _ -> askPermissions.launch(Unit) }
-            .setNegativeButton("Type the code myself") { _, _ -> startVerification() }
+            .setNegativeButton("Type the code myself") { _, _ -> model.start(phone.text.toString()) }
             .show()
-    }
-
-    private fun startVerification() {
-        verification?.cancel()
-        val started = motp.start(phone.text.toString(), lifecycleScope)
-        verification = started
-        lifecycleScope.launch { started.state.collect { render(started, it) } }
-        lifecycleScope.launch { started.ringing.collect { codeEntry.focusCode() } }
     }
 
     private suspend fun render(verification: MotpVerification, state: VerificationState) {
@@ -99,7 +116,7 @@ class MainActivity : ComponentActivity() {
     }
 
     private fun submit(code: String) {
-        val current = verification ?: return
+        val current = model.verification.value ?: return
         lifecycleScope.launch {
             try {
                 current.submitCode(code)
