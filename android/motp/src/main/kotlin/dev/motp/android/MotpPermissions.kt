@@ -14,7 +14,8 @@ import androidx.activity.result.contract.ActivityResultContracts
  *
  * - READ_PHONE_STATE + READ_CALL_LOG: [AutomationLevel.AUTOMATIC] on every
  *   API level, both detection paths (zero typing).
- * - add ANSWER_PHONE_CALLS (API 28+): the matched call is also ended at once.
+ * - add ANSWER_PHONE_CALLS (API 28+): the matched flash call is also ended,
+ *   only when it is the only call (never during another call).
  * - READ_PHONE_STATE alone on API 28+: [AutomationLevel.RING_NUDGE].
  * - nothing: [AutomationLevel.MANUAL]; the user types the code.
  *
