@@ -173,7 +173,7 @@ impl CallerRange {
         self.prefix.strip_prefix('+').unwrap_or(&self.prefix)
     }
 
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let digits = self.prefix_digits();
         let ok_prefix = self.prefix.starts_with('+')
             && !digits.is_empty()
@@ -328,8 +328,15 @@ pub struct TelephonyConfig {
     /// verification, so tests and demos can play the phone. The server
     /// refuses to start otherwise. Default `false`.
     pub dev_expose_calls: bool,
-    /// `[telephony.sip]`: the SIP trunk, used when `provider = "sip"`.
+    /// `[telephony.sip]`: the SIP trunk, used when `provider = "sip"`; it
+    /// is the trunk named `default` (unless it sets another `name`), and
+    /// the first one routes are tried in.
     pub sip: Option<crate::telephony::sip::SipConfig>,
+    /// `[[telephony.trunks]]`: more SIP trunks (each a `[telephony.sip]`
+    /// with its own `name`, proxy, credentials, `ranges`, limits and
+    /// routes `countries` / `prefixes`), after `[telephony.sip]` in order.
+    /// See [`crate::telephony::trunks`].
+    pub trunks: Vec<crate::telephony::sip::SipConfig>,
     /// Seconds a shutdown (SIGTERM/SIGINT) waits for the calls in flight
     /// to be ended on the phone (CANCEL/BYE) and their outcomes recorded,
     /// 1–60. Calls still unsettled then are recorded `failed`, reason
@@ -338,11 +345,17 @@ pub struct TelephonyConfig {
 }
 
 impl TelephonyConfig {
+    /// Every SIP trunk in routing order: `[telephony.sip]`, then
+    /// `[[telephony.trunks]]`.
+    pub fn sip_trunks(&self) -> impl Iterator<Item = &crate::telephony::sip::SipConfig> {
+        self.sip.iter().chain(self.trunks.iter())
+    }
+
     /// The one effective ring time: `sip.ring_for_ms` when set (it agrees
     /// with `ring_secs` to the second, see [`Config::validate`]), else
     /// `ring_secs`.
     pub fn ring_time(&self) -> std::time::Duration {
-        match self.sip.as_ref().and_then(|s| s.ring_for_ms) {
+        match self.sip_trunks().find_map(|s| s.ring_for_ms) {
             Some(ms) => std::time::Duration::from_millis(ms),
             None => std::time::Duration::from_secs(self.ring_secs),
         }
@@ -357,6 +370,7 @@ impl Default for TelephonyConfig {
             answer_timeout_secs: 20,
             dev_expose_calls: false,
             sip: None,
+            trunks: Vec::new(),
             shutdown_secs: 5,
         }
     }
@@ -530,7 +544,8 @@ impl Config {
                 return fail("telephony.dev_expose_calls needs a loopback server.listen".into());
             }
         }
-        if let Some(ms) = self.telephony.sip.as_ref().and_then(|s| s.ring_for_ms) {
+        for sip in self.telephony.sip_trunks() {
+            let Some(ms) = sip.ring_for_ms else { continue };
             if ms.div_ceil(1000) != self.telephony.ring_secs {
                 return fail(format!(
                     "telephony.sip.ring_for_ms = {ms} contradicts telephony.ring_secs = {}: \
@@ -539,17 +554,19 @@ impl Config {
                     ms.div_ceil(1000)
                 ));
             }
+            if self.telephony.ring_time() != std::time::Duration::from_millis(ms) {
+                return fail(format!(
+                    "trunk {:?}: ring_for_ms = {ms} differs from another trunk's: there is one \
+                     ring time",
+                    sip.name
+                ));
+            }
         }
         if !(1..=60).contains(&self.telephony.shutdown_secs) {
             return fail("telephony.shutdown_secs must be 1..=60".into());
         }
         self.webhooks.check().map_err(ConfigError)?;
-        if self.telephony.provider == ProviderKind::Sip {
-            match &self.telephony.sip {
-                None => return fail("provider = \"sip\" needs a [telephony.sip] section".into()),
-                Some(sip) => sip.validate().map_err(|e| ConfigError(e.to_string()))?,
-            }
-        }
+        crate::telephony::trunks::validate(self).map_err(ConfigError)?;
         Ok(())
     }
 }

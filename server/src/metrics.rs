@@ -44,6 +44,8 @@ pub struct Metrics {
     /// Calls a trunk's limits refused (`trunk_busy`), by trunk and reason
     /// (`queue_full`, `queue_timeout`).
     pub trunk_rejected: Family<Labels2, Counter>,
+    /// Trunk health: up, failures in a row, failovers, calls by outcome.
+    pub trunk_health: crate::telephony::trunks::HealthMetrics,
 }
 
 impl Default for Metrics {
@@ -126,7 +128,9 @@ impl Metrics {
             test_numbers.clone(),
         );
         let webhooks = crate::webhooks::metrics::WebhookMetrics::register(&mut registry);
+        let trunk_health = crate::telephony::trunks::HealthMetrics::register(&mut registry);
         Self {
+            trunk_health,
             webhooks,
             registry,
             test_numbers,

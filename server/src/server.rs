@@ -82,7 +82,7 @@ pub async fn build_state(
              secrets.token_signing_key (MOTP_SECRETS__…) in production"
         );
     }
-    let codes = CodeBook::new(config.codes.ranges.clone(), hmac_key);
+    let codes = CodeBook::new(config.codes.ranges.clone(), hmac_key.clone());
     for range in codes.weak_ranges() {
         tracing::warn!(
             prefix = %range.prefix,
@@ -104,19 +104,8 @@ pub async fn build_state(
         );
     }
     let metrics = Metrics::new();
-    let telephony: Arc<dyn Telephony> = match overrides.telephony {
-        Some(t) => t,
-        None => match config.telephony.provider {
-            ProviderKind::Log => Arc::new(LogTelephony),
-            ProviderKind::Sip => {
-                let sip = config.telephony.sip.clone().unwrap_or_default();
-                let trunk = metrics.trunk(&sip.name);
-                let provider = crate::telephony::sip::SipTelephony::with_metrics(sip, trunk)
-                    .map_err(|e| ConfigError(e.to_string()))?;
-                Arc::new(provider)
-            }
-        },
-    };
+    let trunks = build_trunks(&config, overrides.telephony, &metrics, &hmac_key)?;
+    let telephony = Arc::clone(&trunks.get(0).provider);
     let recorder = match overrides.recorder {
         Some(r) => Some(r),
         None if config.telephony.dev_expose_calls => {
@@ -129,14 +118,7 @@ pub async fn build_state(
         None => None,
     };
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
-    interrupt_orphaned_calls(
-        &store,
-        &config,
-        telephony.settle_time(),
-        clock.now_ms(),
-        true,
-    )
-    .await?;
+    interrupt_orphaned_calls(&store, &config, trunks.settle_time(), clock.now_ms(), true).await?;
     crate::phone::warm_up();
     let test_numbers = crate::test_numbers::TestNumbers::new(
         &config.test_numbers,
@@ -163,10 +145,63 @@ pub async fn build_state(
         codes,
         store,
         telephony,
+        trunks,
         recorder,
         test_numbers,
         config,
     }))
+}
+
+/// The trunks: each SIP trunk of the configuration with its own socket,
+/// limits and caller ranges; else one trunk `default` with the `log`
+/// provider (or the one a test passes) and `[[codes.ranges]]`.
+fn build_trunks(
+    config: &Config,
+    provider: Option<Arc<dyn Telephony>>,
+    metrics: &Metrics,
+    hmac_key: &[u8],
+) -> Result<crate::telephony::trunks::Trunks, StartError> {
+    use crate::telephony::trunks::{Trunk, Trunks};
+    let health = &metrics.trunk_health;
+    let codes_of = |ranges: &[crate::config::CallerRange]| {
+        let ranges = if ranges.is_empty() {
+            &config.codes.ranges
+        } else {
+            ranges
+        };
+        let codes = CodeBook::new(ranges.to_vec(), hmac_key.to_vec());
+        for range in codes.weak_ranges() {
+            tracing::warn!(
+                prefix = %range.prefix,
+                codes = range.size(),
+                "a trunk's caller range offers fewer than 10^6 codes"
+            );
+        }
+        codes
+    };
+    if provider.is_some() || config.telephony.provider == ProviderKind::Log {
+        let provider = provider.unwrap_or_else(|| Arc::new(LogTelephony));
+        let trunk = Trunk::new("default", provider, codes_of(&[]), &[], &[], health);
+        return Ok(Trunks::new(vec![trunk]));
+    }
+    let mut trunks = Vec::new();
+    for sip in config.telephony.sip_trunks() {
+        let provider = crate::telephony::sip::SipTelephony::with_metrics(
+            sip.clone(),
+            metrics.trunk(&sip.name),
+        )
+        .map_err(|e| ConfigError(format!("trunk {:?}: {}", sip.name, e.0)))?;
+        tracing::info!(trunk = %sip.name, local = %provider.local_addr(), "sip trunk ready");
+        trunks.push(Trunk::new(
+            &sip.name,
+            Arc::new(provider),
+            codes_of(&sip.ranges),
+            &sip.countries,
+            &sip.prefixes,
+            health,
+        ));
+    }
+    Ok(Trunks::new(trunks))
 }
 
 /// The longest a call of this process can be followed: the give-up

@@ -27,8 +27,10 @@ pub struct AppState {
     pub signer: TokenSigner,
     /// The injected clock.
     pub clock: Arc<dyn Clock>,
-    /// The call provider.
+    /// The call provider of the first trunk (names, settle times).
     pub telephony: Arc<dyn Telephony>,
+    /// Every trunk: routing by destination, failover, health.
+    pub trunks: crate::telephony::trunks::Trunks,
     /// Calls placed, when deliberately recorded (tests, `dev_expose_calls`).
     pub recorder: Option<Arc<CallRecorder>>,
     /// Prometheus metrics.

@@ -103,15 +103,13 @@ pub async fn create(
     };
     limit_app(state, app_id)?;
 
+    // The trunks for this destination, in the order to try them; the code
+    // comes from the first one's caller ranges.
+    let route = state.trunks.route(&e164);
+    let trunk = state.trunks.get(route[0]);
     let drawn = match &test {
         Some((_, fixed)) => (&fixed.range, fixed.code.clone()),
-        None => {
-            let drawn = state.codes.draw().map_err(|error| {
-                tracing::error!(%error, "the OS random number generator failed");
-                VerifyError::NoRandomness
-            })?;
-            (&state.codes.ranges()[drawn.range], drawn.code)
-        }
+        None => draw(&trunk.codes)?,
     };
     let (range, code) = drawn;
     let now = state.now();
@@ -145,6 +143,7 @@ pub async fn create(
         call_seq: 1,
         verified_at: None,
         version: 1,
+        trunk: test.is_none().then(|| trunk.name.clone()),
     };
     match state
         .db(state
@@ -182,6 +181,7 @@ pub async fn create(
         &row.phone_number,
         caller,
         row.call_seq,
+        route,
     );
     Ok(view(&row, now))
 }
@@ -454,15 +454,12 @@ pub async fn resend(
         }
         limit_app(state, app_id)?;
         let test = state.test_numbers.lookup(&row.phone_number);
+        // A resend starts again at the first trunk of the route.
+        let route = state.trunks.route(&row.phone_number);
+        let trunk = state.trunks.get(route[0]);
         let (range, code) = match test {
             Some(fixed) => (&fixed.range, fixed.code.clone()),
-            None => {
-                let drawn = state.codes.draw().map_err(|error| {
-                    tracing::error!(%error, "the OS random number generator failed");
-                    VerifyError::NoRandomness
-                })?;
-                (&state.codes.ranges()[drawn.range], drawn.code)
-            }
+            None => draw(&trunk.codes)?,
         };
         let codes = &state.config.codes;
         let recode = Recode {
@@ -478,6 +475,8 @@ pub async fn resend(
                 )),
             ),
             attempts_left: codes.max_attempts,
+            trunk: test.is_none().then(|| trunk.name.clone()),
+            counts_as_resend: true,
         };
         let updated = match state
             .db(state
@@ -512,6 +511,7 @@ pub async fn resend(
             &row.phone_number,
             caller,
             updated.call_seq,
+            route,
         );
         return Ok(view(&updated, now));
     }
@@ -582,6 +582,17 @@ fn caps_for(state: &AppState, test: bool) -> crate::storage::DestinationCaps {
     }
 }
 
-fn secs_ms(secs: u64) -> i64 {
+/// A code drawn uniformly over the ranges of `codes` (a trunk's).
+pub(crate) fn draw(
+    codes: &crate::codes::CodeBook,
+) -> Result<(&crate::config::CallerRange, String), VerifyError> {
+    let drawn = codes.draw().map_err(|error| {
+        tracing::error!(%error, "the OS random number generator failed");
+        VerifyError::NoRandomness
+    })?;
+    Ok((&codes.ranges()[drawn.range], drawn.code))
+}
+
+pub(crate) fn secs_ms(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4)
 }

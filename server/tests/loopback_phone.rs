@@ -114,7 +114,7 @@ async fn nobody_listening_is_a_timeout() {
     let events = place(&telephony, call).await;
     assert_eq!(
         events,
-        vec![CallProgress::Failed {
+        vec![CallProgress::TrunkFailed {
             reason: "timeout".into()
         }]
     );

@@ -126,6 +126,13 @@ fn failed(reason: &str) -> Vec<CallProgress> {
     }]
 }
 
+/// The trunk, not the phone, failed the call: another trunk may take it.
+fn trunk_failed(reason: &str) -> Vec<CallProgress> {
+    vec![CallProgress::TrunkFailed {
+        reason: reason.into(),
+    }]
+}
+
 #[tokio::test]
 async fn answered_while_the_cancel_is_in_flight_gets_ack_and_bye() {
     let mut peer = Peer::new().await;
@@ -271,7 +278,7 @@ async fn a_second_challenge_or_no_credentials_fail_the_call() {
         &[("WWW-Authenticate", r#"Digest realm="r", nonce="n""#)],
     )
     .await;
-    assert_eq!(call.await.unwrap(), failed("auth_required"));
+    assert_eq!(call.await.unwrap(), trunk_failed("auth_required"));
 
     // Credentials refused twice: only one retry.
     let mut peer = Peer::new().await;
@@ -291,7 +298,7 @@ async fn a_second_challenge_or_no_credentials_fail_the_call() {
         )
         .await;
     }
-    assert_eq!(call.await.unwrap(), failed("auth_failed"));
+    assert_eq!(call.await.unwrap(), trunk_failed("auth_failed"));
 }
 
 #[tokio::test]

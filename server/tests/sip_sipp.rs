@@ -205,6 +205,13 @@ fn failed(reason: &str) -> Vec<CallProgress> {
     }]
 }
 
+/// The trunk, not the phone, failed the call: another trunk may take it.
+fn trunk_failed(reason: &str) -> Vec<CallProgress> {
+    vec![CallProgress::TrunkFailed {
+        reason: reason.into(),
+    }]
+}
+
 #[tokio::test]
 async fn ringing_then_cancel_487_is_delivered_with_the_caller_in_from_and_pai() {
     if !sipp_available() {
@@ -276,7 +283,7 @@ async fn unavailable_503_fails_as_unavailable() {
     }
     let mut sipp = Sipp::start("unavailable");
     let events = place(sipp.config(), flash_call(Duration::from_secs(1))).await;
-    assert_eq!(events, failed("unavailable"), "{}", sipp.explain());
+    assert_eq!(events, trunk_failed("unavailable"), "{}", sipp.explain());
     assert!(
         sipp.finish().await.success(),
         "the 503 was ACKed: {}",
@@ -296,7 +303,7 @@ async fn silence_fails_as_timeout_after_retransmitting_the_invite() {
     call.answer_timeout = Duration::from_millis(1200);
     let started = Instant::now();
     let events = place(config, call).await;
-    assert_eq!(events, failed("timeout"), "{}", sipp.explain());
+    assert_eq!(events, trunk_failed("timeout"), "{}", sipp.explain());
     let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(1200) && took < Duration::from_secs(5),
@@ -344,7 +351,7 @@ async fn digest_challenge_is_answered_once() {
     config.auth_username = Some("motp".into());
     config.auth_password = Some("wrong".into());
     let events = place(config, flash_call(Duration::from_millis(200))).await;
-    assert_eq!(events, failed("forbidden"), "{}", sipp.explain());
+    assert_eq!(events, trunk_failed("forbidden"), "{}", sipp.explain());
     assert!(sipp.finish().await.success(), "{}", sipp.explain());
 }
 

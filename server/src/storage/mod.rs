@@ -237,6 +237,9 @@ pub struct VerificationRow {
     pub call_seq: i64,
     pub verified_at: Option<i64>,
     pub version: i64,
+    /// The stable name of the trunk of the current call (none for a test
+    /// number, and for rows older than trunks).
+    pub trunk: Option<String>,
 }
 
 impl std::fmt::Debug for VerificationRow {
@@ -278,6 +281,13 @@ pub struct Recode {
     pub expires_at: i64,
     pub resend_after: i64,
     pub attempts_left: u32,
+    /// The trunk the new call goes through.
+    pub trunk: Option<String>,
+    /// A resend asked for by the client: a new call (`call_seq` + 1) and
+    /// `resends` + 1. `false` for a failover to another trunk: the same
+    /// call of the verification, carried on by another trunk with a new
+    /// caller number (the event stream tells it as a `caller` event).
+    pub counts_as_resend: bool,
 }
 
 /// A state change made by a check or a cancel.
@@ -309,6 +319,11 @@ const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "sdk_reports",
         include_str!("../../migrations/sqlite/0017_sdk_reports.sql"),
     ),
+    (
+        155,
+        "verification_trunk",
+        include_str!("../../migrations/sqlite/0155_verification_trunk.sql"),
+    ),
 ];
 const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -330,6 +345,11 @@ const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         17,
         "sdk_reports",
         include_str!("../../migrations/postgres/0017_sdk_reports.sql"),
+    ),
+    (
+        155,
+        "verification_trunk",
+        include_str!("../../migrations/postgres/0155_verification_trunk.sql"),
     ),
 ];
 
@@ -361,14 +381,14 @@ impl<'s> MigrationSource<'s> for Embedded {
 
 const SELECT_VERIFICATION: &str = "SELECT id, app_id, phone_number, status, failure_reason, \
      caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, resends, \
-     attempts_left, call_seq, verified_at, version FROM verifications WHERE id = $1";
+     attempts_left, call_seq, verified_at, version, trunk FROM verifications WHERE id = $1";
 
 const CALL_PROGRESS: &str = "UPDATE verifications SET status = $3, failure_reason = $4, \
      version = version + 1 \
      WHERE id = $1 AND call_seq = $2 AND status IN ($5, $6) \
      RETURNING id, app_id, phone_number, status, failure_reason, \
      caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, resends, \
-     attempts_left, call_seq, verified_at, version";
+     attempts_left, call_seq, verified_at, version, trunk";
 
 const COUNT_CALLS: &str = "SELECT COUNT(*) AS day, \
      COUNT(*) FILTER (WHERE placed_at > $3) AS hour, \
@@ -381,13 +401,13 @@ const INSERT_CALL: &str =
 
 const INSERT_VERIFICATION: &str = "INSERT INTO verifications (id, app_id, phone_number, status, \
      failure_reason, caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, \
-     resends, attempts_left, call_seq, verified_at, version) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+     resends, attempts_left, call_seq, verified_at, version, trunk) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
 const RECODE: &str = "UPDATE verifications SET caller_prefix = $3, code_length = $4, \
      code_mac = $5, expires_at = $6, resend_after = $7, attempts_left = $8, \
-     status = 'calling', failure_reason = NULL, resends = resends + 1, \
-     call_seq = call_seq + 1, version = version + 1 WHERE id = $1 AND version = $2";
+     status = 'calling', failure_reason = NULL, resends = resends + $10, trunk = $9, \
+     call_seq = call_seq + $10, version = version + 1 WHERE id = $1 AND version = $2";
 
 /// Serialises call-cap checks per destination across PostgreSQL instances.
 const PG_LOCK_DESTINATION: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))";
@@ -664,6 +684,7 @@ impl Store {
                 .bind(row.call_seq)
                 .bind(row.verified_at)
                 .bind(row.version)
+                .bind(&row.trunk)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(INSERT_CALL)
@@ -678,7 +699,8 @@ impl Store {
         })
     }
 
-    /// Replaces the code of `current` (a resend) and records the new call,
+    /// Replaces the code of `current` (a resend, or a failover to another
+    /// trunk: see [`Recode::counts_as_resend`]) and records the new call,
     /// unless a destination cap is reached or the row changed meanwhile.
     /// Returns the row as it now is.
     pub async fn recode(
@@ -703,6 +725,8 @@ impl Store {
                 .bind(recode.expires_at)
                 .bind(recode.resend_after)
                 .bind(i64::from(recode.attempts_left))
+                .bind(&recode.trunk)
+                .bind(i64::from(recode.counts_as_resend))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -724,10 +748,11 @@ impl Store {
                 code_mac: recode.code_mac.clone(),
                 expires_at: recode.expires_at,
                 resend_after: recode.resend_after,
-                resends: current.resends + 1,
+                resends: current.resends + u32::from(recode.counts_as_resend),
                 attempts_left: recode.attempts_left,
-                call_seq: current.call_seq + 1,
+                call_seq: current.call_seq + i64::from(recode.counts_as_resend),
                 version: current.version + 1,
+                trunk: recode.trunk.clone(),
                 ..current.clone()
             };
             self.remember(&updated);
@@ -915,6 +940,7 @@ where
         attempts_left: small("attempts_left")?,
         call_seq: row.try_get("call_seq")?,
         verified_at: row.try_get("verified_at")?,
+        trunk: row.try_get("trunk")?,
         version: row.try_get("version")?,
     })
 }
@@ -962,6 +988,7 @@ mod tests {
             resends: 0,
             attempts_left: 5,
             call_seq: 1,
+            trunk: None,
             verified_at: None,
             version,
         };

@@ -12,6 +12,7 @@ pub mod log;
 pub mod loopback_phone;
 pub mod record;
 pub mod sip;
+pub mod trunks;
 
 /// One flash call to place.
 #[derive(Debug, Clone)]
@@ -70,7 +71,7 @@ impl CallStop {
 }
 
 /// Progress of a flash call, reported in order. The last event is always
-/// `Delivered` or `Failed`.
+/// `Delivered`, `Failed` or `TrunkFailed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallProgress {
     /// The phone is ringing (SIP 180/183).
@@ -81,6 +82,13 @@ pub enum CallProgress {
     /// The call did not reach the phone. `reason` is short and safe to log
     /// and to return to the app (`busy`, `unavailable`, `timeout`, …).
     Failed { reason: String },
+    /// The call did not reach the phone because the trunk failed it, not
+    /// the phone: a 5xx, 403 or 408, no answer at all to the INVITE (not
+    /// even 100 Trying), the trunk unreachable or refusing our
+    /// credentials, or the trunk's own limits (`trunk_busy`). Another
+    /// trunk for the destination may take the call; recorded like
+    /// `Failed` when none can.
+    TrunkFailed { reason: String },
 }
 
 /// A boxed future, so providers can be chosen at run time (`dyn Telephony`).

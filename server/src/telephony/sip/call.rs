@@ -27,6 +27,9 @@ pub(super) struct Finished {
     /// Absorbs retransmissions of the final response after the outcome is
     /// reported (see [`Linger`]).
     pub linger: Option<Linger>,
+    /// The trunk, not the phone, failed the call: another trunk may take
+    /// it ([`CallProgress::TrunkFailed`]).
+    pub trunk_fault: bool,
 }
 
 impl Finished {
@@ -34,8 +37,24 @@ impl Finished {
         Self {
             result: Err(reason.to_string()),
             linger: None,
+            trunk_fault: false,
         }
     }
+
+    /// A failure of the trunk (unreachable, silent, refusing us).
+    fn trunk_fail(reason: &str) -> Self {
+        Self {
+            trunk_fault: true,
+            ..Self::fail(reason)
+        }
+    }
+}
+
+/// Whether a final response means the trunk failed the call rather than
+/// the phone answering it: 5xx, 408, and 403 (a trunk refusing traffic
+/// beyond its contract). Busy, declined, not found, 480 are the phone's.
+pub(super) fn trunk_fault(code: u16) -> bool {
+    matches!(code, 403 | 408 | 500..=599)
 }
 
 /// Places `call` and returns its outcome. `Ringing` is sent on `progress`
@@ -51,7 +70,7 @@ pub(super) async fn run(
     }
     let leg = match Leg::open(config, transport, call).await {
         Ok(leg) => leg,
-        Err(reason) => return Finished::fail(reason),
+        Err(reason) => return Finished::trunk_fail(reason),
     };
     tracing::debug!(
         verification = %call.verification_id,
@@ -397,7 +416,7 @@ impl Leg {
                 if !provisional {
                     // Nothing at all came back: no CANCEL may be sent
                     // (RFC 3261 §9.1), the transaction just ends (timer B).
-                    return Finished::fail("timeout");
+                    return Finished::trunk_fail("timeout");
                 }
                 // Rang long enough, or never rang within answer_timeout.
                 return self.cancel_flow(&tx, ringing_at.is_some()).await;
@@ -410,7 +429,7 @@ impl Leg {
             if matches!(code, 401 | 407) && cseq == 1 && !self.stop.is_requested() {
                 let (Some(user), Some(password)) = (&config.auth_username, &config.auth_password)
                 else {
-                    return Finished::fail("auth_required");
+                    return Finished::trunk_fail("auth_required");
                 };
                 let (challenge_header, answer_header) = if code == 401 {
                     ("WWW-Authenticate", "Authorization")
@@ -418,7 +437,7 @@ impl Leg {
                     ("Proxy-Authenticate", "Proxy-Authorization")
                 };
                 let Some(challenge) = Challenge::pick(last.headers_named(challenge_header)) else {
-                    return Finished::fail("auth_failed");
+                    return Finished::trunk_fail("auth_failed");
                 };
                 let Some(cnonce) = random_hex(12) else {
                     return Finished::fail("internal_error");
@@ -433,6 +452,8 @@ impl Leg {
             return Finished {
                 result: Err(failure_reason(code)),
                 linger: Some(self.into_linger(&tx, ack)),
+                // A second challenge is the trunk refusing our credentials.
+                trunk_fault: trunk_fault(code) || matches!(code, 401 | 407),
             };
         }
     }
@@ -508,6 +529,7 @@ impl Leg {
                 Finished {
                     result: outcome(false),
                     linger: None,
+                    trunk_fault: false,
                 }
             }
             Some(response) if response.code().is_some_and(|c| c < 300) => {
@@ -520,6 +542,7 @@ impl Leg {
                 Finished {
                     result: outcome(false),
                     linger: Some(self.into_linger(tx, ack)),
+                    trunk_fault: false,
                 }
             }
         }
@@ -566,6 +589,7 @@ impl Leg {
         Finished {
             result: Ok(()),
             linger: Some(self.into_linger(tx, ack_bytes)),
+            trunk_fault: false,
         }
     }
 

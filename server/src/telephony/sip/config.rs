@@ -94,6 +94,15 @@ pub struct SipConfig {
     /// that could not start by then fails with reason `trunk_busy`.
     /// Default 10000.
     pub queue_timeout_ms: u64,
+    /// The trunk's own caller ranges (same form as `[[codes.ranges]]`):
+    /// a call through this trunk presents a number of one of them, the
+    /// code drawn uniformly over them. Empty (default): `[[codes.ranges]]`.
+    pub ranges: Vec<crate::config::CallerRange>,
+    /// Destination countries (ISO 3166 alpha-2) this trunk serves. With
+    /// `prefixes`, the trunk's routes; a trunk with neither is a catch-all.
+    pub countries: Vec<String>,
+    /// Destination E.164 prefixes (`+` and digits) this trunk serves.
+    pub prefixes: Vec<String>,
 }
 
 impl Default for SipConfig {
@@ -119,6 +128,9 @@ impl Default for SipConfig {
             max_concurrent_calls: 0,
             queue_size: 1000,
             queue_timeout_ms: 10_000,
+            ranges: Vec::new(),
+            countries: Vec::new(),
+            prefixes: Vec::new(),
         }
     }
 }
@@ -149,13 +161,16 @@ impl std::fmt::Debug for SipConfig {
             .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("queue_size", &self.queue_size)
             .field("queue_timeout_ms", &self.queue_timeout_ms)
+            .field("ranges", &self.ranges)
+            .field("countries", &self.countries)
+            .field("prefixes", &self.prefixes)
             .finish()
     }
 }
 
 /// A `[telephony.sip]` section that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("telephony.sip: {0}")]
+#[error("telephony trunk: {0}")]
 pub struct SipConfigError(pub String);
 
 impl SipConfig {
@@ -223,6 +238,28 @@ impl SipConfig {
         }
         if self.queue_timeout_ms > 600_000 {
             return fail("queue_timeout_ms must be at most 600000 (10 minutes)");
+        }
+        for range in &self.ranges {
+            range.check().map_err(SipConfigError)?;
+        }
+        for country in &self.countries {
+            if crate::phone::region_id(country).is_none() {
+                return Err(SipConfigError(format!(
+                    "countries: unknown country {country:?}"
+                )));
+            }
+        }
+        for prefix in &self.prefixes {
+            let ok = prefix.strip_prefix('+').is_some_and(|d| {
+                (1..=15).contains(&d.len())
+                    && !d.starts_with('0')
+                    && d.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !ok {
+                return Err(SipConfigError(format!(
+                    "prefixes: {prefix:?} is not + and 1-15 digits"
+                )));
+            }
         }
         Ok(())
     }

@@ -173,8 +173,13 @@ impl Telephony for SipTelephony {
                         reason,
                         "sip: call not started"
                     );
-                    let _ = progress.send(CallProgress::Failed {
-                        reason: reason.to_string(),
+                    let _ = progress.send(match refused {
+                        Refused::Busy => CallProgress::TrunkFailed {
+                            reason: reason.to_string(),
+                        },
+                        Refused::Stopped => CallProgress::Failed {
+                            reason: reason.to_string(),
+                        },
                     });
                     return;
                 }
@@ -183,6 +188,9 @@ impl Telephony for SipTelephony {
             drop(admission);
             let event = match &finished.result {
                 Ok(()) => CallProgress::Delivered,
+                Err(reason) if finished.trunk_fault => CallProgress::TrunkFailed {
+                    reason: reason.clone(),
+                },
                 Err(reason) => CallProgress::Failed {
                     reason: reason.clone(),
                 },
