@@ -1,6 +1,7 @@
 //! The entry point: a configured client that starts verifications.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use motp_core::{CallVisibility, MotpConfig, MotpError, VerificationListener};
 
@@ -57,6 +58,29 @@ impl MotpClient {
                 .await
         };
         let handle = runtime::run(start).await?;
+        Ok(Arc::new(Verification { handle }))
+    }
+
+    /// Picks up verification `id`, started at `started_at` by this app in a
+    /// process since killed. Returns it in `AwaitingCall` or `ManualEntry`;
+    /// report the call log since `started_at`. Throws `AlreadyUsed` when it
+    /// was approved already, `Expired`, `Canceled`, `NotFound`, or a network
+    /// error.
+    #[uniffi::method(default(listener = None))]
+    pub async fn resume_verification(
+        &self,
+        id: String,
+        started_at: SystemTime,
+        visibility: CallVisibility,
+        listener: Option<Arc<dyn VerificationListener>>,
+    ) -> Result<Arc<Verification>, MotpError> {
+        let client = self.inner.clone();
+        let resume = async move {
+            client
+                .resume_verification(&id, started_at, visibility, listener)
+                .await
+        };
+        let handle = runtime::run(resume).await?;
         Ok(Arc::new(Verification { handle }))
     }
 }

@@ -4,17 +4,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use motp_core::{CallerIdMatcher, CallerInfo, CallerPattern, MatchRejection, MotpError};
-
-/// The outcome of matching one incoming number against a caller pattern.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum CallerIdMatch {
-    /// The number is from the range; `code` holds its last digits, leading
-    /// zeros kept (`"007"`).
-    Code { code: String },
-    /// Some other call.
-    Rejected { reason: MatchRejection },
-}
+use motp_core::{CallerIdMatch, CallerIdMatcher, CallerInfo, CallerPattern, MotpError};
 
 /// Reads the code out of incoming caller IDs, for apps whose own backend
 /// places the verification call.
@@ -47,10 +37,7 @@ impl MissedCallMatcher {
     /// The code carried by `number`, or why it is not the verification
     /// call. Never throws, whatever the input.
     pub fn match_number(&self, number: String) -> CallerIdMatch {
-        match self.inner.match_number(&number) {
-            Ok(code) => CallerIdMatch::Code { code },
-            Err(rejection) => CallerIdMatch::Rejected { reason: rejection },
-        }
+        self.inner.match_number(&number).into()
     }
 }
 

@@ -1,12 +1,10 @@
 //! The one tokio runtime behind every async call of the SDK.
 //!
-//! Kotlin coroutines and Swift tasks poll the futures UniFFI hands them on
-//! their own threads, where there is no tokio context. Rather than wrapping
-//! each future in `async_compat` (`#[uniffi::export(async_runtime =
-//! "tokio")]`, whose fallback is a *second*, current-thread runtime on a
-//! thread of its own), every async export spawns its work here and awaits the
-//! join handle. The core's timers, HTTP connections and driver tasks thus
-//! all live on one small multi-thread runtime, created on first use.
+//! Kotlin coroutines and Swift tasks poll UniFFI's futures on their own
+//! threads, with no tokio context. Instead of `async_runtime = "tokio"`
+//! (`async_compat`, whose fallback is a *second* runtime on a thread of its
+//! own), every async export spawns its work here and awaits the join handle:
+//! timers, connections and driver tasks share one small runtime.
 //!
 //! Dropping the returned future (a canceled coroutine or Swift task) aborts
 //! the spawned task, so every wait is cancellable from the app.

@@ -9,9 +9,9 @@ use crate::runtime;
 
 /// One running verification, returned by `MotpClient.start_verification`.
 ///
-/// Feed it every incoming call (Android) or the code the user types (iOS,
-/// or Android without permissions); watch its state with a
-/// `VerificationListener` or `next_state()`, the call with `next_call_event()`.
+/// Feed it every incoming call (Android) or the code the user types; watch
+/// its state with a `VerificationListener` or `next_state()`, the call with
+/// `next_call_event()`.
 ///
 /// Keep a reference while it runs: closing it (Kotlin `close()`, or the
 /// object being collected) or releasing it (Swift) cancels a verification
@@ -45,16 +45,12 @@ impl Verification {
     }
 
     /// Reports an incoming call: `number` exactly as the platform shows it,
-    /// `observed_at` when it rang or was logged.
-    ///
-    /// Report every sighting of every incoming number while the verification
-    /// runs (ringing, call log, call screening), even the same call twice:
-    /// the SDK decides which one counts, skips a call already being checked
-    /// or refused, and retries a check that failed in transit. Returns
-    /// `Verified` with the token when this sighting was approved, or
-    /// `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
-    /// `Expired`…) or a network error; the verification then keeps waiting
-    /// unless it ended, and its state tells the outcome of any retry.
+    /// `observed_at` when it rang or was logged. Report every sighting
+    /// (ringing, call log, screening), even the same call twice: the SDK
+    /// decides which counts, skips a call being checked or refused, and
+    /// retries a check lost in transit. Returns `Verified` (token) or
+    /// `Ignored` (reason); throws the server's verdict (`WrongCode`…) or a
+    /// network error, and the state tells the outcome of any retry.
     pub async fn on_incoming_call(
         &self,
         number: String,

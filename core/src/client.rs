@@ -28,7 +28,7 @@
 //! (the Kotlin and Swift bindings do this for you).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::driver;
 use crate::driver::VerificationListener;
@@ -178,9 +178,47 @@ impl MotpClient {
         visibility: CallVisibility,
         listener: Option<Arc<dyn VerificationListener>>,
     ) -> Result<VerificationHandle, MotpError> {
+        let handle = self.spawn(visibility, listener)?;
+        handle.start(phone_number.to_owned()).await?;
+        Ok(handle)
+    }
+
+    /// Picks up verification `id`, started at `started_at` by a process of
+    /// this app that has since been killed (its id, start time and phone
+    /// number are what an app saves to survive process death), and returns
+    /// a handle as [`start_verification`](Self::start_verification) does.
+    ///
+    /// The server is asked for the verification's state; the returned
+    /// handle is in `AwaitingCall` or `ManualEntry` (`ManualEntry` also
+    /// after a failed call: the code may still be typed). Calls observed
+    /// from `started_at` on count, so report the call log since then.
+    ///
+    /// Errors: [`MotpError::AlreadyUsed`] when it was approved already (the
+    /// token went to the process that died), [`MotpError::Expired`],
+    /// [`MotpError::Canceled`], [`MotpError::NotFound`] (unknown, another
+    /// app's, or purged), [`MotpError::Unauthorized`], and the network
+    /// errors.
+    pub async fn resume_verification(
+        &self,
+        id: &str,
+        started_at: SystemTime,
+        visibility: CallVisibility,
+        listener: Option<Arc<dyn VerificationListener>>,
+    ) -> Result<VerificationHandle, MotpError> {
+        let handle = self.spawn(visibility, listener)?;
+        handle.resume(id.to_owned(), started_at).await?;
+        Ok(handle)
+    }
+
+    /// A verification task in `Idle`, and its first handle.
+    fn spawn(
+        &self,
+        visibility: CallVisibility,
+        listener: Option<Arc<dyn VerificationListener>>,
+    ) -> Result<VerificationHandle, MotpError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(MotpError::InvalidState {
-                reason: "start_verification must run inside a tokio runtime".to_owned(),
+                reason: "verifications must run inside a tokio runtime".to_owned(),
             });
         }
         let config = &self.inner.config;
@@ -196,8 +234,6 @@ impl MotpClient {
             Arc::clone(&self.inner.clock),
             listener,
         );
-        let handle = VerificationHandle::new(shared, commands);
-        handle.start(phone_number.to_owned()).await?;
-        Ok(handle)
+        Ok(VerificationHandle::new(shared, commands))
     }
 }

@@ -271,6 +271,10 @@ impl Actor {
                     let api = self.api.clone();
                     self.spawn(async move { Event::Created(api.create(&request).await) });
                 }
+                Effect::SendGet { id } => {
+                    let api = self.api.clone();
+                    self.spawn(async move { Event::Created(api.get(&id).await) });
+                }
                 Effect::SendCheck { op, id, request } => {
                     let api = self.api.clone();
                     self.spawn(async move {

@@ -54,7 +54,7 @@ pub use machine::{
     CallEvent, CallMatch, CallVisibility, IgnoredCall, ManualEntryReason, VerificationInfo,
     VerificationState,
 };
-pub use matcher::{CallerIdMatcher, MatchRejection};
+pub use matcher::{CallerIdMatch, CallerIdMatcher, MatchRejection};
 pub use pattern::{CallerPattern, PatternError};
 pub use protocol::CallerInfo;
 pub use time::{Clock, Dated, SystemClock, Timestamp};

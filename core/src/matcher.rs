@@ -71,6 +71,33 @@ const MAX_INPUT_BYTES: usize = MAX_INPUT_CHARS * 4;
 /// home country's own.
 const COMMON_INTERNATIONAL_PREFIXES: [&str; 2] = ["00", "011"];
 
+/// The outcome of matching one incoming number against a caller pattern,
+/// as a value (the bindings' `MissedCallMatcher.matchNumber` returns it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CallerIdMatch {
+    /// The number is from the range; `code` holds its last digits, leading
+    /// zeros kept (`"007"`).
+    Code {
+        /// The one-time code.
+        code: String,
+    },
+    /// Some other call.
+    Rejected {
+        /// Why it is not the verification call.
+        reason: MatchRejection,
+    },
+}
+
+impl From<Result<String, MatchRejection>> for CallerIdMatch {
+    fn from(result: Result<String, MatchRejection>) -> Self {
+        match result {
+            Ok(code) => Self::Code { code },
+            Err(reason) => Self::Rejected { reason },
+        }
+    }
+}
+
 /// Why a caller ID did not carry a code for the pattern.
 ///
 /// Each reason has a stable snake_case name ([`as_str`](Self::as_str)),

@@ -234,6 +234,22 @@ impl VerificationHandle {
         }
     }
 
+    /// Asks for the state of verification `id`, requested at `started_at`
+    /// by a process that has since died; `Ok` once it is followed again.
+    pub(crate) async fn resume(&self, id: String, started_at: SystemTime) -> Result<(), MotpError> {
+        let (reply, seq) = self
+            .operate(|op| Event::Resume { op, id, started_at })
+            .await?;
+        match reply {
+            Reply::Start(Ok(())) => {
+                self.cursor.store(seq, Ordering::SeqCst);
+                Ok(())
+            }
+            Reply::Start(Err(error)) => Err(error),
+            other => Err(mismatched(&other)),
+        }
+    }
+
     async fn operate(&self, event: impl FnOnce(OpId) -> Event) -> Result<(Reply, u64), MotpError> {
         let op = OpId(self.shared.next_op.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = oneshot::channel();

@@ -976,3 +976,49 @@ async fn without_the_call_log_manual_entry_follows_and_is_reported() {
         json!({"observation": "call_not_seen"})
     );
 }
+
+// ---------------------------------------------------------------- resume
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_verification_counts_calls_from_its_first_start() {
+    let s = setup(FakeConfig::default()).await;
+    let started_at = s.clock.now();
+    // The first process asks for the call, sees it ring, and dies before
+    // reporting it (its handle stays alive here: a killed process tells the
+    // server nothing).
+    let (first, _) = s.start().await;
+    let rang_at = s.clock.now();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let resumed = s
+        .client
+        .resume_verification(&first.id(), started_at, CallVisibility::Numbers, None)
+        .await
+        .unwrap();
+    assert_eq!(resumed.state(), AwaitingCall);
+    assert_eq!(resumed.info().caller, first.info().caller);
+    // The call log, re-read since the start, still holds the call.
+    let outcome = resumed
+        .on_incoming_call(&s.server.last_call(), rang_at)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CallMatch::Verified { .. }));
+    assert_eq!(s.server.calls_placed(), 1, "no second call");
+}
+
+#[tokio::test(start_paused = true)]
+async fn resuming_ends_as_the_server_says() {
+    let s = setup(FakeConfig::default()).await;
+    let started_at = s.clock.now();
+    let (first, _) = s.start().await;
+    first.submit_code("123").await.unwrap();
+    let resumed = s
+        .client
+        .resume_verification(&first.id(), started_at, CallVisibility::Numbers, None)
+        .await;
+    assert_eq!(resumed.err(), Some(MotpError::AlreadyUsed));
+    let unknown = s
+        .client
+        .resume_verification("ver_unknown", started_at, CallVisibility::Numbers, None)
+        .await;
+    assert_eq!(unknown.err(), Some(MotpError::NotFound));
+}

@@ -242,6 +242,7 @@ fn requests(effects: &[Effect]) -> Vec<Effect> {
             matches!(
                 e,
                 Effect::SendCreate { .. }
+                    | Effect::SendGet { .. }
                     | Effect::SendCheck { .. }
                     | Effect::SendResend { .. }
                     | Effect::SendCancel { .. }
@@ -2007,4 +2008,33 @@ fn the_server_can_end_the_verification() {
     let fx = h.step(server_says(VerificationStatus::Canceled, None, 0), t(2));
     assert_eq!(notified(&fx), [Canceled]);
     assert!(requests(&fx).is_empty(), "nothing to withdraw");
+}
+
+#[test]
+fn a_resumed_verification_whose_call_failed_asks_for_the_code() {
+    let mut h = Harness::new();
+    let op = h.op();
+    let fx = h.step(
+        Event::Resume {
+            op,
+            id: "ver_1".to_owned(),
+            started_at: t(0),
+        },
+        t(100),
+    );
+    assert_eq!(
+        requests(&fx),
+        [Effect::SendGet {
+            id: "ver_1".to_owned()
+        }]
+    );
+    let mut failed = created_at(t(1));
+    failed.value.status = VerificationStatus::Failed;
+    failed.value.failure_reason = Some("busy".to_owned());
+    let fx = h.step(Event::Created(Ok(failed)), t(101));
+    assert_eq!(notified(&fx), [manual(ManualEntryReason::CallTimeout)]);
+    assert_eq!(reply_to(&fx, op), Reply::Start(Ok(())));
+    // A call seen before the process died still counts.
+    let (_, fx) = h.call(CALL, t(5), t(102));
+    assert_eq!(notified(&fx), [Verifying]);
 }

@@ -1554,6 +1554,95 @@ public func FfiConverterTypeCallVisibility_lower(_ value: CallVisibility) -> Rus
 
 
 /**
+ * The outcome of matching one incoming number against a caller pattern,
+ * as a value (the bindings' `MissedCallMatcher.matchNumber` returns it).
+ */
+
+public enum CallerIdMatch: Equatable, Hashable {
+    
+    /**
+     * The number is from the range; `code` holds its last digits, leading
+     * zeros kept (`"007"`).
+     */
+    case code(
+        /**
+         * The one-time code.
+         */code: String
+    )
+    /**
+     * Some other call.
+     */
+    case rejected(
+        /**
+         * Why it is not the verification call.
+         */reason: MatchRejection
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CallerIdMatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallerIdMatch: FfiConverterRustBuffer {
+    typealias SwiftType = CallerIdMatch
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallerIdMatch {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .code(code: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .rejected(reason: try FfiConverterTypeMatchRejection.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CallerIdMatch, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .code(code):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(code, into: &buf)
+            
+        
+        case let .rejected(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeMatchRejection.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallerIdMatch_lift(_ buf: RustBuffer) throws -> CallerIdMatch {
+    return try FfiConverterTypeCallerIdMatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallerIdMatch_lower(_ value: CallerIdMatch) -> RustBuffer {
+    return FfiConverterTypeCallerIdMatch.lower(value)
+}
+
+
+
+/**
  * One piece of the shown number, in reading order.
  */
 

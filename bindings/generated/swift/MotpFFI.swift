@@ -746,6 +746,16 @@ public func FfiConverterTypeMissedCallMatcher_lower(_ value: MissedCallMatcher) 
 public protocol MotpClientProtocol: AnyObject, Sendable {
     
     /**
+     * Picks up verification `id`, started at `started_at` by this app in
+     * a process that has since been killed (save the id, the start time
+     * and the number to survive process death). Returns it in
+     * `AwaitingCall` or `ManualEntry`; report the call log since
+     * `started_at`. Throws `AlreadyUsed` when it was approved already,
+     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     */
+    func resumeVerification(id: String, startedAt: Date, visibility: CallVisibility, listener: VerificationListener?) async throws  -> Verification
+    
+    /**
      * Asks the server to call `phone_number` (E.164, or national in the
      * home country) and returns once the call is on its way, in state
      * `AwaitingCall` or `ManualEntry` (or further).
@@ -836,6 +846,30 @@ public convenience init(config: MotpConfig)throws  {
 
     
 
+    
+    /**
+     * Picks up verification `id`, started at `started_at` by this app in
+     * a process that has since been killed (save the id, the start time
+     * and the number to survive process death). Returns it in
+     * `AwaitingCall` or `ManualEntry`; report the call log since
+     * `started_at`. Throws `AlreadyUsed` when it was approved already,
+     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     */
+open func resumeVerification(id: String, startedAt: Date, visibility: CallVisibility, listener: VerificationListener? = nil)async throws  -> Verification  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_motp_ffi_fn_method_motpclient_resume_verification(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterTimestamp.lower(startedAt),FfiConverterTypeCallVisibility_lower(visibility),FfiConverterOptionTypeVerificationListener.lower(listener)
+                )
+            },
+            pollFunc: ffi_motp_ffi_rust_future_poll_u64,
+            completeFunc: ffi_motp_ffi_rust_future_complete_u64,
+            freeFunc: ffi_motp_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVerification_lift,
+            errorHandler: FfiConverterTypeMotpError_lift
+        )
+}
     
     /**
      * Asks the server to call `phone_number` (E.164, or national in the
@@ -1335,9 +1369,9 @@ public func FfiConverterTypeOfflineVerification_lower(_ value: OfflineVerificati
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types (iOS,
- * or Android without permissions); watch its state with a
- * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
+ * Feed it every incoming call (Android) or the code the user types; watch
+ * its state with a `VerificationListener` or `next_state()`, the call with
+ * `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -1385,16 +1419,12 @@ public protocol VerificationProtocol: AnyObject, Sendable {
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged.
-     *
-     * Report every sighting of every incoming number while the verification
-     * runs (ringing, call log, call screening), even the same call twice:
-     * the SDK decides which one counts, skips a call already being checked
-     * or refused, and retries a check that failed in transit. Returns
-     * `Verified` with the token when this sighting was approved, or
-     * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
-     * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended, and its state tells the outcome of any retry.
+     * `observed_at` when it rang or was logged. Report every sighting
+     * (ringing, call log, screening), even the same call twice: the SDK
+     * decides which counts, skips a call being checked or refused, and
+     * retries a check lost in transit. Returns `Verified` (token) or
+     * `Ignored` (reason); throws the server's verdict (`WrongCode`…) or a
+     * network error, and the state tells the outcome of any retry.
      */
     func onIncomingCall(number: String, observedAt: Date) async throws  -> CallMatch
     
@@ -1435,9 +1465,9 @@ public protocol VerificationProtocol: AnyObject, Sendable {
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types (iOS,
- * or Android without permissions); watch its state with a
- * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
+ * Feed it every incoming call (Android) or the code the user types; watch
+ * its state with a `VerificationListener` or `next_state()`, the call with
+ * `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -1599,16 +1629,12 @@ open func nextState()async throws  -> VerificationState  {
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged.
-     *
-     * Report every sighting of every incoming number while the verification
-     * runs (ringing, call log, call screening), even the same call twice:
-     * the SDK decides which one counts, skips a call already being checked
-     * or refused, and retries a check that failed in transit. Returns
-     * `Verified` with the token when this sighting was approved, or
-     * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
-     * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended, and its state tells the outcome of any retry.
+     * `observed_at` when it rang or was logged. Report every sighting
+     * (ringing, call log, screening), even the same call twice: the SDK
+     * decides which counts, skips a call being checked or refused, and
+     * retries a check lost in transit. Returns `Verified` (token) or
+     * `Ignored` (reason); throws the server's verdict (`WrongCode`…) or a
+     * network error, and the state tells the outcome of any retry.
      */
 open func onIncomingCall(number: String, observedAt: Date)async throws  -> CallMatch  {
     return
@@ -1746,88 +1772,6 @@ public func FfiConverterTypeVerification_lower(_ value: Verification) -> UInt64 
     return FfiConverterTypeVerification.lower(value)
 }
 
-
-
-
-/**
- * The outcome of matching one incoming number against a caller pattern.
- */
-
-public enum CallerIdMatch: Equatable, Hashable {
-    
-    /**
-     * The number is from the range; `code` holds its last digits, leading
-     * zeros kept (`"007"`).
-     */
-    case code(code: String
-    )
-    /**
-     * Some other call.
-     */
-    case rejected(reason: MatchRejection
-    )
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension CallerIdMatch: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeCallerIdMatch: FfiConverterRustBuffer {
-    typealias SwiftType = CallerIdMatch
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallerIdMatch {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .code(code: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 2: return .rejected(reason: try FfiConverterTypeMatchRejection.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: CallerIdMatch, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .code(code):
-            writeInt(&buf, Int32(1))
-            FfiConverterString.write(code, into: &buf)
-            
-        
-        case let .rejected(reason):
-            writeInt(&buf, Int32(2))
-            FfiConverterTypeMatchRejection.write(reason, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCallerIdMatch_lift(_ buf: RustBuffer) throws -> CallerIdMatch {
-    return try FfiConverterTypeCallerIdMatch.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCallerIdMatch_lower(_ value: CallerIdMatch) -> RustBuffer {
-    return FfiConverterTypeCallerIdMatch.lower(value)
-}
 
 
 
@@ -2178,13 +2122,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_func_set_logger() != 47072) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_motp_ffi_checksum_method_motpclient_resume_verification() != 42714) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 27691) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_motplogger_log() != 52074) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() != 13050) {
+    if (uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() != 53742) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_missedcallmatcher_pattern() != 35256) {
@@ -2217,7 +2164,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_method_verification_next_state() != 63217) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_verification_on_incoming_call() != 30804) {
+    if (uniffi_motp_ffi_checksum_method_verification_on_incoming_call() != 14577) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_verification_resend() != 32025) {

@@ -274,6 +274,11 @@ void uniffi_motp_ffi_fn_free_motpclient(uint64_t handle, RustCallStatus *_Nonnul
 uint64_t uniffi_motp_ffi_fn_constructor_motpclient_new(RustBuffer config, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPCLIENT_RESUME_VERIFICATION
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPCLIENT_RESUME_VERIFICATION
+uint64_t uniffi_motp_ffi_fn_method_motpclient_resume_verification(uint64_t ptr, RustBuffer id, RustBuffer started_at, RustBuffer visibility, RustBuffer listener
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPCLIENT_START_VERIFICATION
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_FN_METHOD_MOTPCLIENT_START_VERIFICATION
 uint64_t uniffi_motp_ffi_fn_method_motpclient_start_verification(uint64_t ptr, RustBuffer phone_number, RustBuffer visibility, RustBuffer listener
@@ -709,6 +714,12 @@ uint16_t uniffi_motp_ffi_checksum_func_set_log_level(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_FUNC_SET_LOGGER
 #define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_FUNC_SET_LOGGER
 uint16_t uniffi_motp_ffi_checksum_func_set_logger(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_MOTPCLIENT_RESUME_VERIFICATION
+#define UNIFFI_FFIDEF_UNIFFI_MOTP_FFI_CHECKSUM_METHOD_MOTPCLIENT_RESUME_VERIFICATION
+uint16_t uniffi_motp_ffi_checksum_method_motpclient_resume_verification(void
     
 );
 #endif

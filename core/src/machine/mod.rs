@@ -133,6 +133,14 @@ pub struct MachineConfig {
 pub enum Event {
     /// The app asked to verify `phone_number`. `Idle` → `Requesting`.
     Start { op: OpId, phone_number: String },
+    /// The app picks up verification `id`, which it requested at
+    /// `started_at` in a process that has since died. `Idle` →
+    /// `Requesting`; the server's answer arrives as [`Event::Created`].
+    Resume {
+        op: OpId,
+        id: String,
+        started_at: SystemTime,
+    },
     /// The answer to [`Effect::SendCreate`]. `Requesting` → `AwaitingCall`
     /// (or `ManualEntry` when the app already said calls can't be read), or
     /// `Failed`/`Expired`.
@@ -185,6 +193,9 @@ pub enum Event {
 pub enum Effect {
     /// `POST /v1/verifications`; report the answer as [`Event::Created`].
     SendCreate { request: CreateVerificationRequest },
+    /// `GET /v1/verifications/{id}` to resume it; report the answer as
+    /// [`Event::Created`].
+    SendGet { id: String },
     /// `POST /v1/verifications/{id}/check`; report [`Event::CheckFinished`].
     SendCheck {
         op: OpId,
@@ -339,6 +350,8 @@ pub struct Machine {
     start_op: Option<OpId>,
     /// What the device can see of incoming calls.
     visibility: CallVisibility,
+    /// When a resumed verification was first requested.
+    resumed_from: Option<SystemTime>,
     session: Option<Session>,
     /// Matching calls seen while another check ran, oldest first.
     queued: VecDeque<QueuedCall>,
@@ -366,6 +379,7 @@ impl Machine {
             request_deadline: None,
             start_op: None,
             visibility: config.call_visibility,
+            resumed_from: None,
             session: None,
             queued: VecDeque::new(),
             internal_ops: 0,
@@ -420,6 +434,9 @@ impl Machine {
         self.advance_time(now, &mut out);
         match event {
             Event::Start { op, phone_number } => self.on_start(op, phone_number, now, &mut out),
+            Event::Resume { op, id, started_at } => {
+                self.on_resume(op, id, started_at, now, &mut out)
+            }
             Event::Created(result) => self.on_created(result, now, &mut out),
             Event::IncomingCall {
                 op,
@@ -491,6 +508,27 @@ impl Machine {
         self.enter(VerificationState::Requesting, out);
     }
 
+    fn on_resume(
+        &mut self,
+        op: OpId,
+        id: String,
+        started_at: SystemTime,
+        now: SystemTime,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.state != VerificationState::Idle {
+            let reason = "the verification was already started".to_owned();
+            let error = MotpError::InvalidState { reason };
+            return reply(out, op, Reply::Start(Err(error)));
+        }
+        self.requested_at = Some(now);
+        self.resumed_from = Some(started_at.min(now));
+        self.request_deadline = Some(now + self.config.request_timeout + REQUEST_GRACE);
+        self.start_op = Some(op);
+        out.push(Effect::SendGet { id });
+        self.enter(VerificationState::Requesting, out);
+    }
+
     fn on_created(
         &mut self,
         result: Result<Dated<Verification>, MotpError>,
@@ -513,13 +551,27 @@ impl Machine {
             let session = new_session(&self.config, created, sent_at, now)?;
             Ok(session)
         });
-        let (session, status, failure) = match session {
+        let (mut session, status, failure) = match session {
             Ok(parts) => parts,
             Err(error) => return self.end(VerificationState::Failed { error }, out),
         };
+        let resumed = self.resumed_from.is_some();
+        if let Some(started_at) = self.resumed_from {
+            // Calls that came while no process ran still count.
+            session.calls_from = started_at;
+        }
         let expires_at = session.info.expires_at;
         self.session = Some(session);
-        if let Some(end) = state_for_status(status, failure) {
+        let end = match status {
+            // Resumed after approval: the token went to the dead process.
+            VerificationStatus::Approved if resumed => Some(VerificationState::Failed {
+                error: MotpError::AlreadyUsed,
+            }),
+            // Resumed after the call failed: the code may still be typed.
+            VerificationStatus::Failed if resumed => None,
+            _ => state_for_status(status, failure),
+        };
+        if let Some(end) = end {
             return self.end(end, out);
         }
         if now >= expires_at {
@@ -528,6 +580,9 @@ impl Machine {
         self.call_deadline = Some(now + self.config.call_timeout);
         let waiting = match ManualEntryReason::for_visibility(self.visibility) {
             Some(reason) => Waiting::Manual(reason),
+            None if resumed && status == VerificationStatus::Failed => {
+                Waiting::Manual(ManualEntryReason::CallTimeout)
+            }
             None => Waiting::Call,
         };
         self.enter(waiting.state(), out);

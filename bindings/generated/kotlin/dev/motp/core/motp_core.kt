@@ -2182,6 +2182,106 @@ public object FfiConverterTypeCallVisibility: FfiConverterRustBuffer<CallVisibil
 
 
 /**
+ * The outcome of matching one incoming number against a caller pattern,
+ * as a value (the bindings' `MissedCallMatcher.matchNumber` returns it).
+ */
+sealed class CallerIdMatch {
+    
+    /**
+     * The number is from the range; `code` holds its last digits, leading
+     * zeros kept (`"007"`).
+     */
+    data class Code(
+        /**
+         * The one-time code.
+         */
+        val `code`: kotlin.String) : CallerIdMatch()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Some other call.
+     */
+    data class Rejected(
+        /**
+         * Why it is not the verification call.
+         */
+        val `reason`: dev.motp.core.MatchRejection) : CallerIdMatch()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallerIdMatch : FfiConverterRustBuffer<CallerIdMatch>{
+    override fun read(buf: ByteBuffer): CallerIdMatch {
+        return when(buf.getInt()) {
+            1 -> CallerIdMatch.Code(
+                FfiConverterString.read(buf),
+                )
+            2 -> CallerIdMatch.Rejected(
+                FfiConverterTypeMatchRejection.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: CallerIdMatch): ULong = when(value) {
+        is CallerIdMatch.Code -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+            )
+        }
+        is CallerIdMatch.Rejected -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMatchRejection.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: CallerIdMatch, buf: ByteBuffer) {
+        when(value) {
+            is CallerIdMatch.Code -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`code`, buf)
+                Unit
+            }
+            is CallerIdMatch.Rejected -> {
+                buf.putInt(2)
+                FfiConverterTypeMatchRejection.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * One piece of the shown number, in reading order.
  */
 sealed class DisplayCell {

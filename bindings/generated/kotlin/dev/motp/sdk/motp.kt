@@ -34,21 +34,21 @@ import dev.motp.core.CallEvent
 import dev.motp.core.CallMatch
 import dev.motp.core.CallVisibility
 import dev.motp.core.CallerDisplay
+import dev.motp.core.CallerIdMatch
 import dev.motp.core.CallerInfo
 import dev.motp.core.DisplayForm
 import dev.motp.core.FfiConverterTypeCallEvent
 import dev.motp.core.FfiConverterTypeCallMatch
 import dev.motp.core.FfiConverterTypeCallVisibility
 import dev.motp.core.FfiConverterTypeCallerDisplay
+import dev.motp.core.FfiConverterTypeCallerIdMatch
 import dev.motp.core.FfiConverterTypeCallerInfo
 import dev.motp.core.FfiConverterTypeDisplayForm
-import dev.motp.core.FfiConverterTypeMatchRejection
 import dev.motp.core.FfiConverterTypeMotpConfig
 import dev.motp.core.FfiConverterTypeMotpError
 import dev.motp.core.FfiConverterTypeVerificationInfo
 import dev.motp.core.FfiConverterTypeVerificationListener
 import dev.motp.core.FfiConverterTypeVerificationState
-import dev.motp.core.MatchRejection
 import dev.motp.core.MotpConfig
 import dev.motp.core.MotpException
 import dev.motp.core.VerificationInfo
@@ -66,9 +66,9 @@ import dev.motp.core.RustBuffer as RustBufferCallEvent
 import dev.motp.core.RustBuffer as RustBufferCallMatch
 import dev.motp.core.RustBuffer as RustBufferCallVisibility
 import dev.motp.core.RustBuffer as RustBufferCallerDisplay
+import dev.motp.core.RustBuffer as RustBufferCallerIdMatch
 import dev.motp.core.RustBuffer as RustBufferCallerInfo
 import dev.motp.core.RustBuffer as RustBufferDisplayForm
-import dev.motp.core.RustBuffer as RustBufferMatchRejection
 import dev.motp.core.RustBuffer as RustBufferMotpConfig
 import dev.motp.core.RustBuffer as RustBufferMotpError
 import dev.motp.core.RustBuffer as RustBufferVerificationInfo
@@ -746,6 +746,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_motp_ffi_checksum_func_set_logger(
     ): Int
+    external fun uniffi_motp_ffi_checksum_method_motpclient_resume_verification(
+    ): Int
     external fun uniffi_motp_ffi_checksum_method_motpclient_start_verification(
     ): Int
     external fun uniffi_motp_ffi_checksum_method_motplogger_log(
@@ -816,6 +818,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_motp_ffi_fn_constructor_motpclient_new(`config`: RustBufferMotpConfig.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_motp_ffi_fn_method_motpclient_resume_verification(`ptr`: Long,`id`: RustBuffer.ByValue,`startedAt`: RustBuffer.ByValue,`visibility`: RustBufferCallVisibility.ByValue,`listener`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_motp_ffi_fn_method_motpclient_start_verification(`ptr`: Long,`phoneNumber`: RustBuffer.ByValue,`visibility`: RustBufferCallVisibility.ByValue,`listener`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_motp_ffi_fn_clone_motplogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -833,7 +837,7 @@ internal object UniffiLib {
     external fun uniffi_motp_ffi_fn_constructor_missedcallmatcher_new(`pattern`: RustBufferCallerInfo.ByValue,`homeCountry`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_motp_ffi_fn_method_missedcallmatcher_match_number(`ptr`: Long,`number`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferCallerIdMatch.ByValue
     external fun uniffi_motp_ffi_fn_method_missedcallmatcher_pattern(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBufferCallerInfo.ByValue
     external fun uniffi_motp_ffi_fn_clone_offlineverification(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1008,13 +1012,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_func_set_logger() and 0xFFFF) != 47072) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_resume_verification() and 0xFFFF) != 42714) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 27691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_motplogger_log() and 0xFFFF) != 52074) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() and 0xFFFF) != 13050) {
+    if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_match_number() and 0xFFFF) != 53742) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_missedcallmatcher_pattern() and 0xFFFF) != 35256) {
@@ -1047,7 +1054,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_method_verification_next_state() and 0xFFFF) != 63217) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_verification_on_incoming_call() and 0xFFFF) != 30804) {
+    if ((lib.uniffi_motp_ffi_checksum_method_verification_on_incoming_call() and 0xFFFF) != 14577) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_verification_resend() and 0xFFFF) != 32025) {
@@ -1823,6 +1830,16 @@ public object FfiConverterTypeMissedCallMatcher: FfiConverter<MissedCallMatcher,
 public interface MotpClientInterface {
     
     /**
+     * Picks up verification `id`, started at `started_at` by this app in
+     * a process that has since been killed (save the id, the start time
+     * and the number to survive process death). Returns it in
+     * `AwaitingCall` or `ManualEntry`; report the call log since
+     * `started_at`. Throws `AlreadyUsed` when it was approved already,
+     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     */
+    suspend fun `resumeVerification`(`id`: kotlin.String, `startedAt`: java.time.Instant, `visibility`: CallVisibility, `listener`: VerificationListener? = null): Verification
+    
+    /**
      * Asks the server to call `phone_number` (E.164, or national in the
      * home country) and returns once the call is on its way, in state
      * `AwaitingCall` or `ManualEntry` (or further).
@@ -1962,6 +1979,39 @@ open class MotpClient: Disposable, AutoCloseable, MotpClientInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_motp_ffi_fn_clone_motpclient(handle, status)
         }
+    }
+
+    
+    /**
+     * Picks up verification `id`, started at `started_at` by this app in
+     * a process that has since been killed (save the id, the start time
+     * and the number to survive process death). Returns it in
+     * `AwaitingCall` or `ManualEntry`; report the call log since
+     * `started_at`. Throws `AlreadyUsed` when it was approved already,
+     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     */
+    @Throws(MotpException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `resumeVerification`(`id`: kotlin.String, `startedAt`: java.time.Instant, `visibility`: CallVisibility, `listener`: VerificationListener?) : Verification {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_motp_ffi_fn_method_motpclient_resume_verification(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`id`),
+        FfiConverterTimestamp.lower(`startedAt`),
+        FfiConverterTypeCallVisibility.lower(`visibility`),
+        FfiConverterOptionalTypeVerificationListener.lower(`listener`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_motp_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_motp_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_motp_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVerification.lift(it) },
+        // Error FFI converter
+        MotpExceptionExternalErrorHandler,
+    )
     }
 
     
@@ -2811,9 +2861,9 @@ public object FfiConverterTypeOfflineVerification: FfiConverter<OfflineVerificat
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types (iOS,
- * or Android without permissions); watch its state with a
- * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
+ * Feed it every incoming call (Android) or the code the user types; watch
+ * its state with a `VerificationListener` or `next_state()`, the call with
+ * `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -2861,16 +2911,12 @@ public interface VerificationInterface {
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged.
-     *
-     * Report every sighting of every incoming number while the verification
-     * runs (ringing, call log, call screening), even the same call twice:
-     * the SDK decides which one counts, skips a call already being checked
-     * or refused, and retries a check that failed in transit. Returns
-     * `Verified` with the token when this sighting was approved, or
-     * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
-     * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended, and its state tells the outcome of any retry.
+     * `observed_at` when it rang or was logged. Report every sighting
+     * (ringing, call log, screening), even the same call twice: the SDK
+     * decides which counts, skips a call being checked or refused, and
+     * retries a check lost in transit. Returns `Verified` (token) or
+     * `Ignored` (reason); throws the server's verdict (`WrongCode`…) or a
+     * network error, and the state tells the outcome of any retry.
      */
     suspend fun `onIncomingCall`(`number`: kotlin.String, `observedAt`: java.time.Instant): CallMatch
     
@@ -2913,9 +2959,9 @@ public interface VerificationInterface {
 /**
  * One running verification, returned by `MotpClient.start_verification`.
  *
- * Feed it every incoming call (Android) or the code the user types (iOS,
- * or Android without permissions); watch its state with a
- * `VerificationListener` or `next_state()`, the call with `next_call_event()`.
+ * Feed it every incoming call (Android) or the code the user types; watch
+ * its state with a `VerificationListener` or `next_state()`, the call with
+ * `next_call_event()`.
  *
  * Keep a reference while it runs: closing it (Kotlin `close()`, or the
  * object being collected) or releasing it (Swift) cancels a verification
@@ -3154,16 +3200,12 @@ open class Verification: Disposable, AutoCloseable, VerificationInterface
     
     /**
      * Reports an incoming call: `number` exactly as the platform shows it,
-     * `observed_at` when it rang or was logged.
-     *
-     * Report every sighting of every incoming number while the verification
-     * runs (ringing, call log, call screening), even the same call twice:
-     * the SDK decides which one counts, skips a call already being checked
-     * or refused, and retries a check that failed in transit. Returns
-     * `Verified` with the token when this sighting was approved, or
-     * `Ignored` with the reason. Throws the server's verdict (`WrongCode`,
-     * `Expired`…) or a network error; the verification then keeps waiting
-     * unless it ended, and its state tells the outcome of any retry.
+     * `observed_at` when it rang or was logged. Report every sighting
+     * (ringing, call log, screening), even the same call twice: the SDK
+     * decides which counts, skips a call being checked or refused, and
+     * retries a check lost in transit. Returns `Verified` (token) or
+     * `Ignored` (reason); throws the server's verdict (`WrongCode`…) or a
+     * network error, and the state tells the outcome of any retry.
      */
     @Throws(MotpException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3319,99 +3361,6 @@ public object FfiConverterTypeVerification: FfiConverter<Verification, Long> {
         buf.putLong(lower(value))
     }
 }
-
-
-
-/**
- * The outcome of matching one incoming number against a caller pattern.
- */
-sealed class CallerIdMatch {
-    
-    /**
-     * The number is from the range; `code` holds its last digits, leading
-     * zeros kept (`"007"`).
-     */
-    data class Code(
-        val `code`: kotlin.String) : CallerIdMatch()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * Some other call.
-     */
-    data class Rejected(
-        val `reason`: dev.motp.core.MatchRejection) : CallerIdMatch()
-        
-    {
-        
-
-        companion object
-    }
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeCallerIdMatch : FfiConverterRustBuffer<CallerIdMatch>{
-    override fun read(buf: ByteBuffer): CallerIdMatch {
-        return when(buf.getInt()) {
-            1 -> CallerIdMatch.Code(
-                FfiConverterString.read(buf),
-                )
-            2 -> CallerIdMatch.Rejected(
-                FfiConverterTypeMatchRejection.read(buf),
-                )
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: CallerIdMatch): ULong = when(value) {
-        is CallerIdMatch.Code -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`code`)
-            )
-        }
-        is CallerIdMatch.Rejected -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeMatchRejection.allocationSize(value.`reason`)
-            )
-        }
-    }
-
-    override fun write(value: CallerIdMatch, buf: ByteBuffer) {
-        when(value) {
-            is CallerIdMatch.Code -> {
-                buf.putInt(1)
-                FfiConverterString.write(value.`code`, buf)
-                Unit
-            }
-            is CallerIdMatch.Rejected -> {
-                buf.putInt(2)
-                FfiConverterTypeMatchRejection.write(value.`reason`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
 
 
 

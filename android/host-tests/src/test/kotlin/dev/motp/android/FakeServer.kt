@@ -1,7 +1,9 @@
 package dev.motp.android
 
+import dev.motp.core.CallEvent
 import dev.motp.core.CallMatch
 import dev.motp.core.CallVisibility
+import dev.motp.core.CallerIdMatch
 import dev.motp.core.CallerInfo
 import dev.motp.core.IgnoredCall
 import dev.motp.core.ManualEntryReason
@@ -9,10 +11,8 @@ import dev.motp.core.MotpException
 import dev.motp.core.VerificationInfo
 import dev.motp.core.VerificationListener
 import dev.motp.core.VerificationState
-import dev.motp.sdk.CallerIdMatch
 import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.VerificationInterface
-import dev.motp.core.CallEvent
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.sync.Mutex

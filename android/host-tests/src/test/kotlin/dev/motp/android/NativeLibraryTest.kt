@@ -5,7 +5,7 @@ import dev.motp.core.MatchRejection
 import dev.motp.core.MotpConfig
 import dev.motp.core.MotpException
 import dev.motp.core.VerificationState
-import dev.motp.sdk.CallerIdMatch
+import dev.motp.core.CallerIdMatch
 import dev.motp.sdk.LogLevel
 import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.MotpLogger

@@ -121,18 +121,4 @@ class RestoreTest {
         assertEquals(listOf(phone.startedAt + 8_000), phone.server.verifications.last().calls.map { it.observedAt.toEpochMilli() })
         assertEquals(1, phone.server.verifications.size - 1)
     }
-
-    @Test
-    fun `with today's core resuming ends at once with a clear error`() {
-        val saved = SavedVerification("ver_1", "+447700900123", "+442079460", 3, phone.startedAt, phone.startedAt + 300_000)
-        val motp = Motp(phone.app, phone.server.starter, Dispatchers.IO, { phone.startedAt }, "GB", null)
-        assertFalse(motp.canResume)
-
-        val resumed = motp.resume(saved, viewModelScope)
-
-        val state = phone.awaitState(resumed) { it.isFinal() } as VerificationState.Failed
-        assertTrue((state.error as MotpException.InvalidState).reason.contains("resumeVerification"))
-        assertEquals(0, phone.phoneStateReceivers())
-        assertEquals(0, phone.callLogObservers())
-    }
 }

@@ -2,11 +2,11 @@ package dev.motp.android
 
 import android.content.Context
 import dev.motp.core.MotpConfig
-import dev.motp.core.MotpException
 import dev.motp.sdk.MotpClient
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import java.time.Instant
 
 /**
  * Phone-number verification by missed call.
@@ -38,7 +38,7 @@ public class Motp internal constructor(
     private val dispatcher: CoroutineDispatcher,
     private val clock: () -> Long,
     private val homeCountry: String,
-    private val resumer: VerificationResumer?,
+    private val resumer: VerificationResumer,
 ) {
     /**
      * @param config server URL, publishable key, home country (see [HomeCountry]), timeouts.
@@ -63,8 +63,9 @@ public class Motp internal constructor(
             dispatcher,
             System::currentTimeMillis,
             homeCountry,
-            // The core cannot attach to a running verification yet: see resume().
-            null,
+            { saved, visibility, listener ->
+                client.resumeVerification(saved.id, Instant.ofEpochMilli(saved.startedAtMillis), visibility, listener)
+            },
         )
 
     private val appContext = context.applicationContext
@@ -93,21 +94,12 @@ public class Motp internal constructor(
         ).also { it.begin() }
 
     /**
-     * Whether [resume] can pick up a verification in a new process. False
-     * with today's core: it has no call that attaches to a verification the
-     * server already runs (it would be
-     * `MotpClient.resumeVerification(id, startedAt, visibility, listener)`:
-     * `GET /v1/verifications/{id}`, the machine in the state the server
-     * reports, sightings counted from `startedAt`).
-     */
-    public val canResume: Boolean get() = resumer != null
-
-    /**
      * Picks up a verification [saved] before the process was killed: the
      * core fetches its state from the server, and the call log is re-read
      * since it started, so a call that came while no process ran still
-     * verifies. Where [canResume] is false (today's core) the verification
-     * ends at once in `Failed(InvalidState)`: start a new one.
+     * verifies. A verification that ended meanwhile ends at once with the
+     * server's reason (`Expired`, `AlreadyUsed` when it was approved: the
+     * token went to the process that died).
      */
     @JvmOverloads
     public fun resume(
@@ -115,13 +107,8 @@ public class Motp internal constructor(
         scope: CoroutineScope,
         automation: Automation = Automation.current(appContext),
     ): MotpVerification {
-        val resumer = resumer
         val open: suspend (dev.motp.core.CallVisibility, dev.motp.core.VerificationListener) -> dev.motp.sdk.VerificationInterface =
-            if (resumer != null) {
-                { visibility, listener -> resumer.resume(saved, visibility, listener) }
-            } else {
-                { _, _ -> throw MotpException.InvalidState(RESUME_UNSUPPORTED) }
-            }
+            { visibility, listener -> resumer.resume(saved, visibility, listener) }
         return MotpVerification(
             appContext, open, saved.phoneNumber, automation, scope, dispatcher, clock, homeCountry, terminator,
             startedAtMillis = saved.startedAtMillis,
@@ -129,9 +116,6 @@ public class Motp internal constructor(
     }
 
     internal companion object {
-        const val RESUME_UNSUPPORTED =
-            "this core cannot resume a verification (no MotpClient.resumeVerification): start a new one"
-
         fun requireHomeCountry(context: Context): String = requireNotNull(HomeCountry.detect(context)) {
             "No home country from SIM, network or locale: pass a MotpConfig with homeCountry"
         }

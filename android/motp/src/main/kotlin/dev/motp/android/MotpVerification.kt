@@ -6,11 +6,11 @@ import android.content.Context
 import android.os.Bundle
 import dev.motp.core.CallEvent
 import dev.motp.core.CallVisibility
+import dev.motp.core.CallerIdMatch
 import dev.motp.core.CallerInfo
 import dev.motp.core.MotpException
 import dev.motp.core.VerificationListener
 import dev.motp.core.VerificationState
-import dev.motp.sdk.CallerIdMatch
 import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.VerificationInterface
 import kotlinx.coroutines.CancellationException

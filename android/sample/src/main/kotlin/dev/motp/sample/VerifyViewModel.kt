@@ -28,7 +28,7 @@ class VerifyViewModel(app: Application, private val handle: SavedStateHandle) : 
     init {
         // A new process after the old one was killed mid-verification.
         val saved = handle.get<SavedVerification>(KEY)
-        if (saved != null && !saved.isExpired() && motp.canResume) {
+        if (saved != null && !saved.isExpired()) {
             follow(motp.resume(saved, viewModelScope))
         } else {
             handle.remove<SavedVerification>(KEY)

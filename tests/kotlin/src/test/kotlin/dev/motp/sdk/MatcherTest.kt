@@ -1,5 +1,6 @@
 package dev.motp.sdk
 
+import dev.motp.core.CallerIdMatch
 import dev.motp.core.CallerInfo
 import dev.motp.core.MatchRejection
 import dev.motp.core.MotpException

@@ -2,9 +2,9 @@ package dev.motp.sdk.bench
 
 import dev.motp.core.CallMatch
 import dev.motp.core.CallVisibility
+import dev.motp.core.CallerIdMatch
 import dev.motp.core.CallerInfo
 import dev.motp.core.MotpConfig
-import dev.motp.sdk.CallerIdMatch
 import dev.motp.sdk.MissedCallMatcher
 import dev.motp.sdk.MotpClient
 import kotlinx.coroutines.runBlocking
