@@ -53,6 +53,7 @@ pub fn place(
     tokio::spawn(async move {
         let id = call.verification_id.clone();
         let to = mask(&call.callee);
+        let destination = crate::stats::labels::destination(&call.callee, &state.config);
         let provider = Arc::clone(&state.telephony);
         let settle = provider.settle_time() + PROVIDER_GRACE;
         let mut deadline = Instant::now() + answer_timeout + ring_for + settle;
@@ -95,14 +96,20 @@ pub fn place(
                 }
             }
         };
-        record(&state, &ticket, &to, outcome).await;
+        record(&state, &ticket, &to, destination, outcome).await;
         state.calls.finish(&ticket);
     });
 }
 
 /// Records the final outcome of the call of `ticket`, which has ended on
-/// the phone (or never reached it).
-async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(), String>) {
+/// the phone (or never reached it). `destination`: its metric labels.
+async fn record(
+    state: &AppState,
+    ticket: &Ticket,
+    to: &str,
+    destination: [(&'static str, String); 2],
+    outcome: Result<(), String>,
+) {
     let id = &ticket.verification_id;
     let call_seq = ticket.call_seq;
     let provider = state.telephony.name();
@@ -132,15 +139,16 @@ async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(),
         Ok(()) => {
             tracing::info!(verification = %id, %to, provider, "call delivered");
             persist(state, id, call_seq, VerificationStatus::Delivered, None).await;
-            state.metrics.delivered.inc();
+            state.metrics.delivered.get_or_create(&destination).inc();
             state.metrics.call_outcome(provider, "delivered");
         }
         Err(reason) => {
             tracing::warn!(verification = %id, %to, provider, %reason, "call failed");
+            let [country, trunk] = destination;
             state
                 .metrics
                 .failed
-                .get_or_create(&[("reason", reason.clone())])
+                .get_or_create(&[("reason", reason.clone()), country, trunk])
                 .inc();
             state.metrics.call_outcome(provider, "failed");
             persist(
@@ -158,11 +166,14 @@ async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(),
 /// Records call `call_seq` of `id` as `failed`, reason `interrupted`: the
 /// process is stopping and could not see the call end in time.
 pub async fn record_interrupted(state: &AppState, id: &str, call_seq: i64) {
+    // The number, for the labels (from the row cache on SQLite).
+    let number = match state.store.get(id).await {
+        Ok(Some(row)) => row.phone_number,
+        _ => String::new(),
+    };
     state
         .metrics
-        .failed
-        .get_or_create(&[("reason", "interrupted".to_string())])
-        .inc();
+        .call_failed("interrupted", &number, &state.config);
     persist(
         state,
         id,

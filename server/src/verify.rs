@@ -156,7 +156,14 @@ pub async fn create(
         Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
         Err(CallRefused::Conflict) => return Err(VerifyError::Contended),
     }
-    state.metrics.created.inc();
+    state
+        .metrics
+        .created
+        .get_or_create(&crate::stats::labels::destination(
+            &row.phone_number,
+            &state.config,
+        ))
+        .inc();
     if test.is_some() {
         state.metrics.test_number("created");
         tracing::info!(
@@ -317,7 +324,14 @@ pub async fn check(
             if !state.db(state.store.change_state(&row, change)).await? {
                 continue;
             }
-            state.metrics.approved.inc();
+            state
+                .metrics
+                .approved
+                .get_or_create(&crate::stats::labels::destination(
+                    &row.phone_number,
+                    &state.config,
+                ))
+                .inc();
             let test = state.test_numbers.lookup(&row.phone_number).is_some();
             if test {
                 state.metrics.test_number("approved");

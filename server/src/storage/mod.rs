@@ -292,6 +292,11 @@ const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_webhooks.sql"),
     ),
     (
+        6,
+        "stats",
+        include_str!("../../migrations/sqlite/0006_stats.sql"),
+    ),
+    (
         17,
         "sdk_reports",
         include_str!("../../migrations/sqlite/0017_sdk_reports.sql"),
@@ -307,6 +312,11 @@ const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "webhooks",
         include_str!("../../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        6,
+        "stats",
+        include_str!("../../migrations/postgres/0006_stats.sql"),
     ),
     (
         17,
@@ -835,8 +845,10 @@ impl Store {
 }
 
 mod reports;
+mod stats;
 
 pub use reports::SdkReport;
+pub use stats::StatsRow;
 
 /// When a cap is reached, the instant the next call becomes possible.
 fn capped(
