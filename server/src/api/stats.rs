@@ -43,11 +43,14 @@ pub async fn stats(
     )
     .map_err(ApiError::invalid_request)?;
     let mut tally = Tally::new(|number| state.test_numbers.lookup(number).is_some());
-    state
-        .db(state
+    // Its own deadline, longer than a request's: a window is many rows.
+    crate::storage::within(
+        crate::storage::stats::DEADLINE,
+        state
             .store
-            .stats_rows(&key.app_id, window.from, window.to, |row| tally.add(row)))
-        .await?;
+            .stats_rows(&key.app_id, window.from, window.to, |row| tally.add(row)),
+    )
+    .await?;
     let report = tally.finish(
         timestamp(window.from).to_string(),
         timestamp(window.to).to_string(),

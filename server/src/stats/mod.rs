@@ -11,6 +11,7 @@
 //! left out (app reviewers and CI would skew the conversion) and counted
 //! apart.
 
+pub mod country;
 pub mod labels;
 pub mod window;
 
@@ -180,7 +181,7 @@ impl<'a> Tally<'a> {
         let country = match self.countries.get(&row.phone_number) {
             Some(c) => c.clone(),
             None => {
-                let c = crate::phone::region_of(&row.phone_number);
+                let c = country::of(&row.phone_number);
                 self.countries.insert(row.phone_number.clone(), c.clone());
                 c
             }

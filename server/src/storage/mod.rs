@@ -845,7 +845,7 @@ impl Store {
 }
 
 mod reports;
-mod stats;
+pub mod stats;
 
 pub use reports::SdkReport;
 pub use stats::StatsRow;

@@ -2,10 +2,17 @@
 //! one per verification of an app created in a window, with the SDK's
 //! report when there is one. A range scan of `verifications_by_app_created`.
 
+use std::time::Duration;
+
 use futures_util::TryStreamExt;
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::{Store, StoreError};
+
+/// How long the figures may take to read: longer than a request's database
+/// deadline, since a window of a busy app is many rows (about 100,000 a
+/// second; see docs/proof.md).
+pub const DEADLINE: Duration = Duration::from_secs(10);
 
 /// One verification, as the figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,22 +58,41 @@ impl Store {
              WHERE v.app_id = $1 AND v.created_at >= $2 AND v.created_at < $3",
             trunk_sql()
         );
-        reader!(self, |p| {
-            let mut rows = sqlx::query(&sql).bind(app_id).bind(from).bind(to).fetch(p);
-            while let Some(row) = rows.try_next().await? {
-                each(StatsRow {
-                    app_id: row.try_get("app_id")?,
-                    phone_number: row.try_get("phone_number")?,
-                    status: row.try_get("status")?,
-                    failure_reason: row.try_get("failure_reason")?,
-                    delivered: row.try_get::<i64, _>("delivered")? != 0,
-                    created_at: row.try_get("created_at")?,
-                    verified_at: row.try_get("verified_at")?,
-                    trunk: row.try_get("trunk")?,
-                    observation: row.try_get("observation")?,
-                });
+        match self {
+            Self::Sqlite(conns) => {
+                let mut conn = conns.reader().await;
+                let mut rows = sqlx::query(&sql)
+                    .bind(app_id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch(&mut *conn);
+                while let Some(row) = rows.try_next().await? {
+                    each(decode_row(&row)?);
+                }
             }
-        });
+            Self::Postgres(pool) => {
+                // A longer statement timeout than a request's, for this
+                // read only (a window of a busy app is many rows).
+                let mut tx = pool.begin().await?;
+                sqlx::query(&format!(
+                    "SET LOCAL statement_timeout = {}",
+                    DEADLINE.as_millis()
+                ))
+                .execute(&mut *tx)
+                .await?;
+                {
+                    let mut rows = sqlx::query(&sql)
+                        .bind(app_id)
+                        .bind(from)
+                        .bind(to)
+                        .fetch(&mut *tx);
+                    while let Some(row) = rows.try_next().await? {
+                        each(decode_row(&row)?);
+                    }
+                }
+                tx.rollback().await?;
+            }
+        }
         Ok(())
     }
 
@@ -81,4 +107,24 @@ impl Store {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         }))
     }
+}
+
+fn decode_row<'r, R>(row: &'r R) -> Result<StatsRow, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StatsRow {
+        app_id: row.try_get("app_id")?,
+        phone_number: row.try_get("phone_number")?,
+        status: row.try_get("status")?,
+        failure_reason: row.try_get("failure_reason")?,
+        delivered: row.try_get::<i64, _>("delivered")? != 0,
+        created_at: row.try_get("created_at")?,
+        verified_at: row.try_get("verified_at")?,
+        trunk: row.try_get("trunk")?,
+        observation: row.try_get("observation")?,
+    })
 }
