@@ -165,8 +165,8 @@ for c in json.load(sys.stdin)["calls"]:
 settle() { # wait (at most 30 s) until every call placed so far has been recorded as delivered
   for _ in $(seq 300); do
     curl -fsS "$URL/metrics" | awk '
-      /^motp_verifications_created_total / { c = $2 }
-      /^motp_verifications_delivered_total / { d = $2 }
+      /^motp_verifications_created_total[ {]/ { c += $NF }
+      /^motp_verifications_delivered_total[ {]/ { d += $NF }
       END { exit !(c == d) }' && return 0
     sleep 0.1
   done

@@ -45,7 +45,7 @@ echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1
 
 # Every test of the server that has a PostgreSQL variant, and only those.
 cargo test -p motp-server --test api --test bad_input --test brute_force --test interrupted \
-  --test outage --test test_numbers --test webhooks --test webhooks_crash --test purge \
+  --test outage --test stats --test test_numbers --test webhooks --test webhooks_crash --test purge \
   --test parallel_creates --test events --test trunk_failover -- postgres
 # Two server instances on one database: the attempt budget across instances.
 cargo test -p motp-server --test two_instances

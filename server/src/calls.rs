@@ -45,8 +45,10 @@ pub fn place(
         let to = mask(&callee);
         let mut caller = caller;
         let mut hop = 0;
+        let mut trunk_name = String::new();
         let outcome = loop {
             let trunk = state.trunks.get(route[hop]);
+            trunk_name.clone_from(&trunk.name);
             let call = FlashCall {
                 verification_id: ticket.verification_id.clone(),
                 caller: std::mem::take(&mut caller),
@@ -102,7 +104,11 @@ pub fn place(
             Outcome::Delivered => Ok(()),
             Outcome::Failed(reason) | Outcome::TrunkFailed(reason) => Err(reason),
         };
-        record(&state, &ticket, &to, outcome).await;
+        let destination = [
+            ("country", crate::stats::labels::country_of(&callee, &state.config)),
+            ("trunk", trunk_name),
+        ];
+        record(&state, &ticket, &to, destination, outcome).await;
         state.calls.finish(&ticket);
     });
 }
@@ -252,8 +258,14 @@ async fn failover(state: &AppState, ticket: &Ticket, next: usize) -> Option<Stri
 }
 
 /// Records the final outcome of the call of `ticket`, which has ended on
-/// the phone (or never reached it).
-async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(), String>) {
+/// the phone (or never reached it). `destination`: its metric labels.
+async fn record(
+    state: &AppState,
+    ticket: &Ticket,
+    to: &str,
+    destination: [(&'static str, String); 2],
+    outcome: Result<(), String>,
+) {
     let id = &ticket.verification_id;
     let call_seq = ticket.call_seq;
     let provider = state.telephony.name();
@@ -283,15 +295,16 @@ async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(),
         Ok(()) => {
             tracing::info!(verification = %id, %to, provider, "call delivered");
             persist(state, id, call_seq, VerificationStatus::Delivered, None).await;
-            state.metrics.delivered.inc();
+            state.metrics.delivered.get_or_create(&destination).inc();
             state.metrics.call_outcome(provider, "delivered");
         }
         Err(reason) => {
             tracing::warn!(verification = %id, %to, provider, %reason, "call failed");
+            let [country, trunk] = destination;
             state
                 .metrics
                 .failed
-                .get_or_create(&[("reason", reason.clone())])
+                .get_or_create(&[("reason", reason.clone()), country, trunk])
                 .inc();
             state.metrics.call_outcome(provider, "failed");
             persist(
@@ -309,11 +322,14 @@ async fn record(state: &AppState, ticket: &Ticket, to: &str, outcome: Result<(),
 /// Records call `call_seq` of `id` as `failed`, reason `interrupted`: the
 /// process is stopping and could not see the call end in time.
 pub async fn record_interrupted(state: &AppState, id: &str, call_seq: i64) {
+    // The number, for the labels (from the row cache on SQLite).
+    let number = match state.store.get(id).await {
+        Ok(Some(row)) => row.phone_number,
+        _ => String::new(),
+    };
     state
         .metrics
-        .failed
-        .get_or_create(&[("reason", "interrupted".to_string())])
-        .inc();
+        .call_failed("interrupted", &number, &state.config);
     persist(
         state,
         id,

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod phone;
 pub mod server;
 pub mod state;
+pub mod stats;
 pub mod storage;
 pub mod telephony;
 pub mod test_numbers;

@@ -24,6 +24,8 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Manage webhook endpoints; list failed deliveries and replay them.
     Webhooks(cli::webhooks::WebhooksArgs),
+    /// Conversion figures per app, destination country and trunk.
+    Stats(cli::stats::StatsArgs),
 }
 
 fn main() {
@@ -34,6 +36,7 @@ fn main() {
         Command::Keys(args) => cli::keys::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Webhooks(args) => cli::webhooks::run(args),
+        Command::Stats(args) => cli::stats::run(args),
     };
     std::process::exit(code);
 }

@@ -12,18 +12,20 @@ use prometheus_client::registry::Registry;
 
 type Labels = [(&'static str, String); 1];
 type Labels2 = [(&'static str, String); 2];
+type Labels3 = [(&'static str, String); 3];
 
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
-    /// Verifications created.
-    pub created: Counter,
-    /// Calls that reached the phone (`delivered`).
-    pub delivered: Counter,
-    /// Verifications approved.
-    pub approved: Counter,
-    /// Calls that failed, by reason.
-    pub failed: Family<Labels, Counter>,
+    /// Verifications created, by destination `country` and `trunk`
+    /// (bounded: [`crate::stats::labels`]).
+    pub created: Family<Labels2, Counter>,
+    /// Calls that reached the phone (`delivered`), by country and trunk.
+    pub delivered: Family<Labels2, Counter>,
+    /// Verifications approved, by country and trunk.
+    pub approved: Family<Labels2, Counter>,
+    /// Calls that failed, by reason, country and trunk.
+    pub failed: Family<Labels3, Counter>,
     /// Checks by result: `approved`, or the problem type of the refusal
     /// (`wrong-code`, `expired`, …).
     pub checks: Family<Labels, Counter>,
@@ -58,10 +60,10 @@ impl Metrics {
     /// A fresh registry with every metric registered.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("motp");
-        let created = Counter::default();
-        let delivered = Counter::default();
-        let approved = Counter::default();
-        let failed = Family::<Labels, Counter>::default();
+        let created = Family::<Labels2, Counter>::default();
+        let delivered = Family::<Labels2, Counter>::default();
+        let approved = Family::<Labels2, Counter>::default();
+        let failed = Family::<Labels3, Counter>::default();
         let checks = Family::<Labels, Counter>::default();
         let telephony = Family::<Labels2, Counter>::default();
         let rate_limited = Family::<Labels, Counter>::default();
@@ -87,22 +89,22 @@ impl Metrics {
         let check_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
         registry.register(
             "verifications_created",
-            "Verifications created",
+            "Verifications created, by destination country and trunk",
             created.clone(),
         );
         registry.register(
             "verifications_delivered",
-            "Calls that reached the phone",
+            "Calls that reached the phone, by destination country and trunk",
             delivered.clone(),
         );
         registry.register(
             "verifications_approved",
-            "Verifications approved",
+            "Verifications approved, by destination country and trunk",
             approved.clone(),
         );
         registry.register(
             "verifications_failed",
-            "Calls that failed, by reason",
+            "Calls that failed, by reason, destination country and trunk",
             failed.clone(),
         );
         registry.register("checks", "Checks, by result", checks.clone());
@@ -162,6 +164,14 @@ impl Metrics {
             rejected_queue_full: rejected("queue_full"),
             rejected_deadline: rejected("queue_timeout"),
         }
+    }
+
+    /// Counts a call of `e164` that failed with `reason`.
+    pub fn call_failed(&self, reason: &str, e164: &str, config: &crate::config::Config) {
+        let [country, trunk] = crate::stats::labels::destination(e164, config);
+        self.failed
+            .get_or_create(&[("reason", reason.to_string()), country, trunk])
+            .inc();
     }
 
     /// Counts one check with `result`.

@@ -155,7 +155,14 @@ pub async fn create(
         Err(CallRefused::Capped { retry_at }) => return Err(capped(state, now, retry_at)),
         Err(CallRefused::Conflict) => return Err(VerifyError::Contended),
     }
-    state.metrics.created.inc();
+    state
+        .metrics
+        .created
+        .get_or_create(&crate::stats::labels::destination(
+            &row.phone_number,
+            &state.config,
+        ))
+        .inc();
     if test.is_some() {
         state.metrics.test_number("created");
         tracing::info!(
@@ -344,7 +351,13 @@ pub async fn check(
 
 /// The answer to a right code: counted, logged, and a signed token.
 fn approved(state: &AppState, row: &VerificationRow, now: i64) -> CheckResponse {
-    state.metrics.approved.inc();
+    let country = crate::stats::labels::country_of(&row.phone_number, &state.config);
+    let trunk = row.trunk.clone().unwrap_or_else(|| "default".to_string());
+    state
+        .metrics
+        .approved
+        .get_or_create(&[("country", country), ("trunk", trunk)])
+        .inc();
     let test = state.test_numbers.lookup(&row.phone_number).is_some();
     if test {
         state.metrics.test_number("approved");

@@ -623,9 +623,9 @@ async fn operations_endpoints(backend: Backend) {
         .await
         .unwrap();
     for line in [
-        "motp_verifications_created_total 1",
-        "motp_verifications_delivered_total 1",
-        "motp_verifications_approved_total 1",
+        "motp_verifications_created_total{country=\"GB\",trunk=\"default\"} 1",
+        "motp_verifications_delivered_total{country=\"GB\",trunk=\"default\"} 1",
+        "motp_verifications_approved_total{country=\"GB\",trunk=\"default\"} 1",
         "motp_checks_total{result=\"wrong-code\"} 1",
         "motp_checks_total{result=\"approved\"} 1",
         "motp_check_duration_seconds_count 2",

@@ -5,6 +5,7 @@ pub mod events;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
+pub mod stats;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,7 +49,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/verifications/{id}/report",
             post(events::report_verification),
         )
-        .route("/v1/tokens/introspect", post(introspect_token));
+        .route("/v1/tokens/introspect", post(introspect_token))
+        .route("/v1/stats", get(stats::stats));
     if state.config.telephony.dev_expose_calls && state.recorder.is_some() {
         v1 = v1
             .route("/v1/dev/calls", get(dev_calls))
@@ -368,6 +370,7 @@ async fn method_not_allowed() -> ApiError {
     events::verification_events,
     events::report_verification,
     introspect_token,
+    stats::stats,
     jwks,
     healthz,
     metrics,
@@ -393,6 +396,7 @@ mod tests {
             "/v1/verifications/{id}/events",
             "/v1/verifications/{id}/report",
             "/v1/tokens/introspect",
+            "/v1/stats",
             "/v1/keys",
             "/healthz",
             "/metrics",

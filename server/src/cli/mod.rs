@@ -4,4 +4,5 @@ pub mod demo;
 pub mod keys;
 pub mod match_cmd;
 pub mod serve;
+pub mod stats;
 pub mod webhooks;

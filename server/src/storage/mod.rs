@@ -310,6 +310,11 @@ const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_webhooks.sql"),
     ),
     (
+        6,
+        "stats",
+        include_str!("../../migrations/sqlite/0006_stats.sql"),
+    ),
+    (
         16,
         "expiry_index",
         include_str!("../../migrations/sqlite/0016_expiry_index.sql"),
@@ -335,6 +340,11 @@ const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "webhooks",
         include_str!("../../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        6,
+        "stats",
+        include_str!("../../migrations/postgres/0006_stats.sql"),
     ),
     (
         16,
@@ -887,8 +897,10 @@ impl Store {
 }
 
 mod reports;
+pub mod stats;
 
 pub use reports::SdkReport;
+pub use stats::StatsRow;
 
 /// When a cap is reached, the instant the next call becomes possible.
 fn capped(
