@@ -105,7 +105,10 @@ pub fn place(
             Outcome::Failed(reason) | Outcome::TrunkFailed(reason) => Err(reason),
         };
         let destination = [
-            ("country", crate::stats::labels::country_of(&callee, &state.config)),
+            (
+                "country",
+                crate::stats::labels::country_of(&callee, &state.config),
+            ),
             ("trunk", trunk_name),
         ];
         record(&state, &ticket, &to, destination, outcome).await;
