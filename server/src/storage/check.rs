@@ -38,7 +38,7 @@ const CHECK_ONCE: &str = "UPDATE verifications SET \
      AND array_position($4::text[], caller_prefix) IS NOT NULL \
      RETURNING id, app_id, phone_number, status, failure_reason, \
      caller_prefix, code_length, code_mac, created_at, expires_at, resend_after, resends, \
-     attempts_left, call_seq, verified_at, version";
+     attempts_left, call_seq, verified_at, version, trunk";
 
 /// The candidate code of a check, as MACs per caller prefix.
 pub struct CodeCandidate<'a> {
