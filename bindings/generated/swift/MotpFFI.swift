@@ -746,12 +746,11 @@ public func FfiConverterTypeMissedCallMatcher_lower(_ value: MissedCallMatcher) 
 public protocol MotpClientProtocol: AnyObject, Sendable {
     
     /**
-     * Picks up verification `id`, started at `started_at` by this app in
-     * a process that has since been killed (save the id, the start time
-     * and the number to survive process death). Returns it in
-     * `AwaitingCall` or `ManualEntry`; report the call log since
-     * `started_at`. Throws `AlreadyUsed` when it was approved already,
-     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     * Picks up verification `id`, started at `started_at` by this app in a
+     * process since killed. Returns it in `AwaitingCall` or `ManualEntry`;
+     * report the call log since `started_at`. Throws `AlreadyUsed` when it
+     * was approved already, `Expired`, `Canceled`, `NotFound`, or a network
+     * error.
      */
     func resumeVerification(id: String, startedAt: Date, visibility: CallVisibility, listener: VerificationListener?) async throws  -> Verification
     
@@ -848,12 +847,11 @@ public convenience init(config: MotpConfig)throws  {
 
     
     /**
-     * Picks up verification `id`, started at `started_at` by this app in
-     * a process that has since been killed (save the id, the start time
-     * and the number to survive process death). Returns it in
-     * `AwaitingCall` or `ManualEntry`; report the call log since
-     * `started_at`. Throws `AlreadyUsed` when it was approved already,
-     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     * Picks up verification `id`, started at `started_at` by this app in a
+     * process since killed. Returns it in `AwaitingCall` or `ManualEntry`;
+     * report the call log since `started_at`. Throws `AlreadyUsed` when it
+     * was approved already, `Expired`, `Canceled`, `NotFound`, or a network
+     * error.
      */
 open func resumeVerification(id: String, startedAt: Date, visibility: CallVisibility, listener: VerificationListener? = nil)async throws  -> Verification  {
     return
@@ -2122,7 +2120,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_motp_ffi_checksum_func_set_logger() != 47072) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_motp_ffi_checksum_method_motpclient_resume_verification() != 42714) {
+    if (uniffi_motp_ffi_checksum_method_motpclient_resume_verification() != 35454) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_motp_ffi_checksum_method_motpclient_start_verification() != 27691) {

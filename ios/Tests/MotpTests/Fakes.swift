@@ -251,4 +251,15 @@ final class FakeClient: MotpClientProtocol, @unchecked Sendable {
         verification.emit(FakeVerification.waitingState(for: visibility))
         return verification
     }
+
+    /// Resuming is an Android concern today (process death); the iOS shell
+    /// never calls it, so the fake refuses it loudly.
+    func resumeVerification(
+        id: String,
+        startedAt: Date,
+        visibility: CallVisibility,
+        listener: VerificationListener?
+    ) async throws -> Verification {
+        throw MotpError.InvalidState(reason: "the iOS shell does not resume verifications")
+    }
 }

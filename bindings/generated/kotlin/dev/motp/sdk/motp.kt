@@ -1012,7 +1012,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_motp_ffi_checksum_func_set_logger() and 0xFFFF) != 47072) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_resume_verification() and 0xFFFF) != 42714) {
+    if ((lib.uniffi_motp_ffi_checksum_method_motpclient_resume_verification() and 0xFFFF) != 35454) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_motp_ffi_checksum_method_motpclient_start_verification() and 0xFFFF) != 27691) {
@@ -1830,12 +1830,11 @@ public object FfiConverterTypeMissedCallMatcher: FfiConverter<MissedCallMatcher,
 public interface MotpClientInterface {
     
     /**
-     * Picks up verification `id`, started at `started_at` by this app in
-     * a process that has since been killed (save the id, the start time
-     * and the number to survive process death). Returns it in
-     * `AwaitingCall` or `ManualEntry`; report the call log since
-     * `started_at`. Throws `AlreadyUsed` when it was approved already,
-     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     * Picks up verification `id`, started at `started_at` by this app in a
+     * process since killed. Returns it in `AwaitingCall` or `ManualEntry`;
+     * report the call log since `started_at`. Throws `AlreadyUsed` when it
+     * was approved already, `Expired`, `Canceled`, `NotFound`, or a network
+     * error.
      */
     suspend fun `resumeVerification`(`id`: kotlin.String, `startedAt`: java.time.Instant, `visibility`: CallVisibility, `listener`: VerificationListener? = null): Verification
     
@@ -1983,12 +1982,11 @@ open class MotpClient: Disposable, AutoCloseable, MotpClientInterface
 
     
     /**
-     * Picks up verification `id`, started at `started_at` by this app in
-     * a process that has since been killed (save the id, the start time
-     * and the number to survive process death). Returns it in
-     * `AwaitingCall` or `ManualEntry`; report the call log since
-     * `started_at`. Throws `AlreadyUsed` when it was approved already,
-     * `Expired`, `Canceled`, `NotFound`, or a network error.
+     * Picks up verification `id`, started at `started_at` by this app in a
+     * process since killed. Returns it in `AwaitingCall` or `ManualEntry`;
+     * report the call log since `started_at`. Throws `AlreadyUsed` when it
+     * was approved already, `Expired`, `Canceled`, `NotFound`, or a network
+     * error.
      */
     @Throws(MotpException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
