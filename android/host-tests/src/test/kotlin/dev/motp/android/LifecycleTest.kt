@@ -202,7 +202,7 @@ class LifecycleTest {
             Dispatchers.IO,
             { phone.startedAt },
             "GB",
-            null,
+            phone.server.resumer,
         )
         val verification = refusing.start("+447700900123", phone.scope)
 
