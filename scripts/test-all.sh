@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR: cargo offline from vendored crates
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step names the disk space left: a full disk shows up as a linker or
+# compiler error, and this line tells that apart from a real one.
+step() { printf '\n==> %s  [%s free]\n' "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
 
 # Stages install Debian packages (sip-tester, postgresql, …) with apt-get;
 # on a fresh machine the package lists are empty until the first update.
