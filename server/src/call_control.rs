@@ -5,13 +5,13 @@
 //! final outcome. A call task is never aborted as the way a call ends.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::telephony::CallStop;
+use crate::telephony::{CallStop, StopSignal};
 
 /// Why a call is ended before its provider finished it by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub struct Ticket {
     pub verification_id: String,
     /// Which call of the verification (1, then +1 per resend).
     pub call_seq: i64,
-    stop: watch::Sender<bool>,
+    stop: Arc<StopSignal>,
     reason: OnceLock<StopReason>,
 }
 
@@ -42,7 +42,7 @@ impl Ticket {
         if self.reason.set(reason).is_ok() {
             tracing::debug!(verification = %self.verification_id, ?reason, "ending the call");
         }
-        self.stop.send_replace(true);
+        self.stop.request();
     }
 
     /// Why the call was asked to end, if it was.
@@ -57,6 +57,8 @@ pub struct CallControl {
     calls: Mutex<HashMap<String, Arc<Ticket>>>,
     changed: Notify,
     draining: AtomicBool,
+    /// Calls finished since start ([`crate::memory::QuietTrim`] reads it).
+    finished: AtomicU64,
 }
 
 impl CallControl {
@@ -90,9 +92,19 @@ impl CallControl {
             .is_some_and(|t| Arc::ptr_eq(t, ticket))
         {
             calls.remove(&ticket.verification_id);
+            // A map sized for a burst keeps its table when emptied.
+            if calls.is_empty() {
+                calls.shrink_to_fit();
+            }
         }
         drop(calls);
+        self.finished.fetch_add(1, Ordering::Relaxed);
         self.changed.notify_waiters();
+    }
+
+    /// Calls finished since the process started.
+    pub fn finished(&self) -> u64 {
+        self.finished.load(Ordering::Relaxed)
     }
 
     /// Asks the call of `verification_id` in flight here, if any, to end.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use motp_core::protocol::VerificationStatus;
-use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
 
 use crate::call_control::{StopReason, Ticket};
@@ -17,7 +16,7 @@ use crate::state::AppState;
 use crate::storage::{DestinationCaps, Recode};
 use crate::telephony::record::PlacedCall;
 use crate::telephony::trunks::{Trunk, TrunkOutcome};
-use crate::telephony::{CallProgress, FlashCall};
+use crate::telephony::{progress, CallProgress, FlashCall};
 
 /// Slack on top of the provider's own settle time, for scheduling.
 const PROVIDER_GRACE: Duration = Duration::from_secs(1);
@@ -75,7 +74,10 @@ pub fn place(
             if rang || ticket.reason().is_some() {
                 break outcome;
             }
-            match failover(&state, &ticket, next).await {
+            // Boxed, as are `persist` and `record` below: a database
+            // call's future is large, and this task waits out every call's
+            // ring time, so its state is sized for the wait, not for them.
+            match Box::pin(failover(&state, &ticket, next)).await {
                 Some(new_caller) => {
                     tracing::warn!(
                         verification = %ticket.verification_id,
@@ -111,7 +113,7 @@ pub fn place(
             ),
             ("trunk", trunk_name),
         ];
-        record(&state, &ticket, &to, destination, outcome).await;
+        Box::pin(record(&state, &ticket, &to, destination, outcome)).await;
         state.calls.finish(&ticket);
     });
 }
@@ -161,7 +163,7 @@ async fn follow(
     let mut deadline = Instant::now() + call.answer_timeout + call.ring_for + settle;
     let mut gave_up = false;
     let mut rang = false;
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = progress::channel();
     let placing = tokio::spawn(async move { provider.place(call, tx).await });
     let outcome = loop {
         let mut event = timeout_at(deadline, rx.recv()).await;
@@ -177,7 +179,14 @@ async fn follow(
         match event {
             Ok(Some(CallProgress::Ringing)) => {
                 tracing::debug!(verification = %id, %to, "ringing");
-                persist(state, &id, call_seq, VerificationStatus::Ringing, None).await;
+                Box::pin(persist(
+                    state,
+                    &id,
+                    call_seq,
+                    VerificationStatus::Ringing,
+                    None,
+                ))
+                .await;
             }
             Ok(Some(CallProgress::Delivered)) => break Outcome::Delivered,
             Ok(Some(CallProgress::Failed { reason })) => break Outcome::Failed(sanitize(&reason)),

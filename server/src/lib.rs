@@ -29,6 +29,7 @@ pub mod config;
 pub mod keys;
 pub mod limits;
 pub mod listener;
+pub mod memory;
 pub mod metrics;
 pub mod phone;
 pub mod server;

@@ -3,6 +3,22 @@
 use clap::{Parser, Subcommand};
 use motp_server::cli;
 
+/// jemalloc, set to hand freed memory back to the kernel within a second
+/// (`dirty_decay_ms`, no "muzzy" stage), from its own background thread.
+/// Chosen with the scale benchmark (docs/proof.md §7): after a burst of
+/// thousands of calls, glibc's malloc kept most of the peak even after
+/// `malloc_trim`, as the memory freed was spread thinly among live pages.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read once at start (its `malloc_conf` symbol, a C
+/// string: hence a reference to the first byte).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+
 /// mOTP: phone-number verification by missed call.
 #[derive(Debug, Parser)]
 #[command(name = "motp", version, about)]

@@ -322,8 +322,17 @@ pub async fn start(config: Config, overrides: Overrides) -> Result<RunningServer
 async fn maintenance(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut quiet_trim = crate::memory::QuietTrim::default();
     for n in 0u64.. {
         tick.tick().await;
+        if quiet_trim.tick(state.calls.in_flight(), state.calls.finished()) {
+            let started = std::time::Instant::now();
+            let _ = tokio::task::spawn_blocking(crate::memory::return_free_memory).await;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "calls over: free memory returned to the system"
+            );
+        }
         if let Err(error) = state.store.checkpoint().await {
             tracing::warn!(%error, "WAL checkpoint failed");
         }

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 use motp_server::telephony::loopback_phone::LoopbackPhone;
 use motp_server::telephony::sip::SipTelephony;
 use motp_server::telephony::{CallProgress, FlashCall, Telephony};
-use tokio::sync::mpsc;
 
 fn flash_call(caller: &str) -> FlashCall {
     FlashCall {
@@ -20,7 +19,7 @@ fn flash_call(caller: &str) -> FlashCall {
 }
 
 async fn place(telephony: &SipTelephony, call: FlashCall) -> Vec<CallProgress> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = motp_server::telephony::progress::channel();
     tokio::time::timeout(Duration::from_secs(20), telephony.place(call, tx))
         .await
         .expect("the call finishes in bounded time");

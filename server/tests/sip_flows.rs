@@ -11,7 +11,6 @@ use motp_server::telephony::sip::message::{param, parse_cseq, Message};
 use motp_server::telephony::sip::{SipConfig, SipTelephony};
 use motp_server::telephony::{CallProgress, FlashCall, Telephony};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 const CALLER: &str = "+442079460123";
@@ -104,10 +103,14 @@ fn flash_call(ring_for: Duration, answer_timeout: Duration) -> FlashCall {
 fn place(config: SipConfig, call: FlashCall) -> JoinHandle<Vec<CallProgress>> {
     tokio::spawn(async move {
         let telephony = SipTelephony::new(config).unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = motp_server::telephony::progress::channel();
         tokio::time::timeout(Duration::from_secs(20), telephony.place(call, tx))
             .await
             .expect("bounded");
+        // The transport outlives its calls, as in the server: it ACKs a
+        // retransmitted final response again after the call's task ended.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(telephony);
         let mut events = Vec::new();
         while let Ok(e) = rx.try_recv() {
             events.push(e);

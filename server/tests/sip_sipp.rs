@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use motp_server::telephony::sip::message::NameAddr;
 use motp_server::telephony::sip::{SipConfig, SipTelephony};
 use motp_server::telephony::{CallProgress, CallStop, FlashCall, Telephony};
-use tokio::sync::mpsc;
 
 const CALLER: &str = "+442079460123";
 const CALLEE: &str = "+447700900123";
@@ -188,7 +187,7 @@ fn flash_call(ring_for: Duration) -> FlashCall {
 
 async fn place(config: SipConfig, call: FlashCall) -> Vec<CallProgress> {
     let telephony = SipTelephony::new(config).unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = motp_server::telephony::progress::channel();
     tokio::time::timeout(Duration::from_secs(30), telephony.place(call, tx))
         .await
         .expect("the call finishes in bounded time");
@@ -369,7 +368,7 @@ async fn concurrent_calls_share_one_socket_and_port() {
     for _ in 0..4 {
         let telephony = Arc::clone(&telephony);
         tasks.spawn(async move {
-            let (tx, mut rx) = mpsc::unbounded_channel();
+            let (tx, mut rx) = motp_server::telephony::progress::channel();
             telephony
                 .place(flash_call(Duration::from_millis(300)), tx)
                 .await;
@@ -811,11 +810,11 @@ async fn a_stop_while_ringing_cancels_at_once() {
     let (stop_tx, stop) = CallStop::new();
     let mut call = flash_call(Duration::from_secs(30));
     call.stop = stop;
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = motp_server::telephony::progress::channel();
     let started = Instant::now();
     let placing = tokio::spawn(async move { telephony.place(call, tx).await });
     assert_eq!(rx.recv().await, Some(CallProgress::Ringing));
-    stop_tx.send_replace(true);
+    stop_tx.request();
     assert_eq!(rx.recv().await, Some(CallProgress::Delivered));
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -835,12 +834,11 @@ mod ending {
     use super::{sipp_available, Sipp};
     use motp_server::telephony::sip::SipTelephony;
     use motp_server::telephony::CallFuture;
-    use motp_server::telephony::{CallProgress, FlashCall, Telephony};
+    use motp_server::telephony::{FlashCall, ProgressSender, Telephony};
     use std::path::{Path, PathBuf};
     use std::process::{Child, Command, ExitStatus, Stdio};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use tokio::sync::mpsc;
 
     /// A provider that lets the phone ring far past the configured ring
     /// time and claims no settle time: the server's give-up deadline fires
@@ -856,11 +854,7 @@ mod ending {
             Duration::ZERO
         }
 
-        fn place(
-            &self,
-            mut call: FlashCall,
-            progress: mpsc::UnboundedSender<CallProgress>,
-        ) -> CallFuture<'_> {
+        fn place(&self, mut call: FlashCall, progress: ProgressSender) -> CallFuture<'_> {
             call.ring_for = Duration::from_secs(60);
             self.0.place(call, progress)
         }

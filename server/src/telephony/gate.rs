@@ -210,7 +210,7 @@ mod tests {
                 tokio::task::yield_now().await;
                 assert_eq!(gate.metrics.queued.get(), 2);
                 let third = gate.admit(&never).await;
-                stop_tx.send_replace(true);
+                stop_tx.request();
                 third
             })
         };

@@ -1,9 +1,7 @@
 //! The `log` provider, for development: places no call, logs one masked
 //! line, and reports the call ringing and then delivered.
 
-use tokio::sync::mpsc;
-
-use super::{CallFuture, CallProgress, FlashCall, Telephony};
+use super::{CallFuture, CallProgress, FlashCall, ProgressSender, Telephony};
 use crate::phone::mask;
 
 /// Logs calls instead of placing them.
@@ -15,11 +13,7 @@ impl Telephony for LogTelephony {
         "log"
     }
 
-    fn place(
-        &self,
-        call: FlashCall,
-        progress: mpsc::UnboundedSender<CallProgress>,
-    ) -> CallFuture<'_> {
+    fn place(&self, call: FlashCall, progress: ProgressSender) -> CallFuture<'_> {
         Box::pin(async move {
             // The caller number *is* the code: only its public prefix length
             // is logged, masked like any number.

@@ -3,16 +3,21 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::Notify;
 
 pub mod gate;
 pub mod log;
 pub mod loopback_phone;
+pub mod progress;
 pub mod record;
 pub mod sip;
 pub mod trunks;
+
+pub use progress::ProgressSender;
 
 /// One flash call to place.
 #[derive(Debug, Clone)]
@@ -38,7 +43,24 @@ pub struct FlashCall {
 /// the phone and then reports its final event; a call is never ended by
 /// dropping its task.
 #[derive(Debug, Clone)]
-pub struct CallStop(Option<watch::Receiver<bool>>);
+pub struct CallStop(Option<Arc<StopSignal>>);
+
+/// The sending side of a [`CallStop`]: a flag and a wake-up, shared by the
+/// call's follower and its provider. (A flag, not a `watch` channel: every
+/// call in flight holds one, and this is a tenth of the size.)
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    requested: AtomicBool,
+    wake: Notify,
+}
+
+impl StopSignal {
+    /// Asks the call to end; waiters wake at once, later checks see it.
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+}
 
 impl CallStop {
     /// A stop that is never requested (tests, one-off calls).
@@ -46,27 +68,35 @@ impl CallStop {
         Self(None)
     }
 
-    /// A stop and the sender that requests it (`send_replace(true)`).
-    pub fn new() -> (watch::Sender<bool>, Self) {
-        let (tx, rx) = watch::channel(false);
-        (tx, Self(Some(rx)))
+    /// A stop and the signal that requests it ([`StopSignal::request`]).
+    pub fn new() -> (Arc<StopSignal>, Self) {
+        let signal = Arc::new(StopSignal::default());
+        (Arc::clone(&signal), Self(Some(signal)))
     }
 
     /// Whether ending the call has been asked for.
     pub fn is_requested(&self) -> bool {
-        self.0.as_ref().is_some_and(|rx| *rx.borrow())
+        self.0
+            .as_ref()
+            .is_some_and(|s| s.requested.load(Ordering::SeqCst))
     }
 
-    /// Resolves once ending the call is asked for (never, if the sender is
-    /// gone without asking).
+    /// Resolves once ending the call is asked for (never, if it is not).
     pub async fn requested(&self) {
-        if let Some(rx) = &self.0 {
-            let mut rx = rx.clone();
-            if rx.wait_for(|stop| *stop).await.is_ok() {
+        let Some(signal) = &self.0 else {
+            return std::future::pending().await;
+        };
+        loop {
+            // Registered before the flag is read, so a request between the
+            // two still wakes this waiter.
+            let woken = signal.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if signal.requested.load(Ordering::SeqCst) {
                 return;
             }
+            woken.await;
         }
-        std::future::pending::<()>().await;
     }
 }
 
@@ -112,9 +142,5 @@ pub trait Telephony: Send + Sync + 'static {
     /// Places `call`, sending progress to `progress` until a final event.
     /// Must finish in bounded time (`answer_timeout + ring_for` plus
     /// [`settle_time`](Self::settle_time)).
-    fn place(
-        &self,
-        call: FlashCall,
-        progress: mpsc::UnboundedSender<CallProgress>,
-    ) -> CallFuture<'_>;
+    fn place(&self, call: FlashCall, progress: ProgressSender) -> CallFuture<'_>;
 }

@@ -13,9 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
-use super::{CallFuture, CallProgress, FlashCall, Telephony};
+use super::{CallFuture, CallProgress, FlashCall, ProgressSender, Telephony};
 
 /// Calls remembered before the oldest are forgotten.
 const CAPACITY: usize = 200_000;
@@ -163,11 +161,7 @@ impl Telephony for ScriptedTelephony {
         *self.settle_time.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn place(
-        &self,
-        _call: FlashCall,
-        progress: mpsc::UnboundedSender<CallProgress>,
-    ) -> CallFuture<'_> {
+    fn place(&self, _call: FlashCall, progress: ProgressSender) -> CallFuture<'_> {
         let script = self
             .script
             .lock()

@@ -10,23 +10,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use super::config::SipConfig;
 use super::digest::Challenge;
-use super::message::{param, parse_cseq, split_list, Message, NameAddr};
-use super::transport::{reply, Registration, Transport};
+use super::message::{split_list, Message, NameAddr};
+use super::transport::{answers, reply, Registration, Transport};
 use crate::phone::mask;
-use crate::telephony::{CallProgress, CallStop, FlashCall};
+use crate::telephony::{CallProgress, CallStop, FlashCall, ProgressSender};
 
-/// What the call came to, plus the socket kept briefly afterwards.
+/// What the call came to.
 pub(super) struct Finished {
     /// `Ok` → `Delivered`; `Err(reason)` → `Failed { reason }`.
     pub result: Result<(), String>,
-    /// Absorbs retransmissions of the final response after the outcome is
-    /// reported (see [`Linger`]).
-    pub linger: Option<Linger>,
     /// The trunk, not the phone, failed the call: another trunk may take
     /// it ([`CallProgress::TrunkFailed`]).
     pub trunk_fault: bool,
@@ -36,7 +32,6 @@ impl Finished {
     fn fail(reason: &str) -> Self {
         Self {
             result: Err(reason.to_string()),
-            linger: None,
             trunk_fault: false,
         }
     }
@@ -63,12 +58,17 @@ pub(super) async fn run(
     config: &SipConfig,
     transport: &Arc<Transport>,
     call: &FlashCall,
-    progress: &mpsc::UnboundedSender<CallProgress>,
+    progress: &ProgressSender,
 ) -> Finished {
     if !is_e164(&call.caller) || !is_e164(&call.callee) {
         return Finished::fail("invalid_number");
     }
-    let leg = match Leg::open(config, transport, call).await {
+    // The sub-futures of the rarer steps (opening the leg, CANCEL, the
+    // answered path, ACK of a failure) are boxed while they run: an
+    // `async fn`'s state is as large as its largest step, and this one is
+    // held by every call in flight for its whole ring time, so it is sized
+    // for waiting on the phone, not for those steps (issue 19).
+    let leg = match Box::pin(Leg::open(config, transport, call)).await {
         Ok(leg) => leg,
         Err(reason) => return Finished::trunk_fail(reason),
     };
@@ -358,7 +358,7 @@ impl Leg {
         self,
         config: &SipConfig,
         call: &FlashCall,
-        progress: &mpsc::UnboundedSender<CallProgress>,
+        progress: &ProgressSender,
     ) -> Finished {
         let started = Instant::now();
         let answer_deadline = started + call.answer_timeout;
@@ -371,8 +371,9 @@ impl Leg {
                 return Finished::fail("internal_error");
             };
             let tx = Invite { branch, cseq };
-            let invite = self.invite(&tx, authorization.take());
-            let bytes = invite.to_bytes();
+            // Only the bytes are kept while the phone rings, not the
+            // message they were written from.
+            let bytes = self.invite(&tx, authorization.take()).to_bytes();
             self.send_bytes(&bytes).await;
             let mut rtx = Retransmit::new(bytes, self.t1, None);
             let no_answer_deadline = (Instant::now() + self.timeout).min(answer_deadline);
@@ -401,6 +402,12 @@ impl Leg {
                 }
                 match response.code().unwrap_or(0) {
                     100..=199 => {
+                        // A provisional response ends the INVITE's
+                        // retransmissions (RFC 3261 §17.1.1.2): its bytes
+                        // are not held while the phone rings.
+                        if !provisional {
+                            rtx.bytes = Vec::new();
+                        }
                         provisional = true;
                         let code = response.code();
                         if ringing_at.is_none() && matches!(code, Some(180 | 183)) {
@@ -419,13 +426,13 @@ impl Leg {
                     return Finished::trunk_fail("timeout");
                 }
                 // Rang long enough, or never rang within answer_timeout.
-                return self.cancel_flow(&tx, ringing_at.is_some()).await;
+                return Box::pin(self.cancel_flow(&tx, ringing_at.is_some())).await;
             };
             let code = last.code().unwrap_or(0);
             if (200..300).contains(&code) {
-                return self.answered(&tx, &last).await;
+                return Box::pin(self.answered(&tx, &last)).await;
             }
-            let ack = self.ack_failure(&tx, &last).await;
+            let ack = Box::pin(self.ack_failure(&tx, &last)).await;
             if matches!(code, 401 | 407) && cseq == 1 && !self.stop.is_requested() {
                 let (Some(user), Some(password)) = (&config.auth_username, &config.auth_password)
                 else {
@@ -449,9 +456,9 @@ impl Leg {
                 cseq += 1;
                 continue;
             }
+            self.end(&tx, ack);
             return Finished {
                 result: Err(failure_reason(code)),
-                linger: Some(self.into_linger(&tx, ack)),
                 // A second challenge is the trunk refusing our credentials.
                 trunk_fault: trunk_fault(code) || matches!(code, 401 | 407),
             };
@@ -461,15 +468,7 @@ impl Leg {
     /// Whether `response` belongs to the client transaction `branch` /
     /// `cseq method` (RFC 3261 §17.1.3: top Via branch and CSeq method).
     fn answers(&self, response: &Message, branch: &str, cseq: u32, method: &str) -> bool {
-        let top_via_branch = response
-            .header("Via")
-            .and_then(|v| split_list(v).first().copied())
-            .and_then(|v| param(v, "branch"));
-        let cseq_matches = response
-            .header("CSeq")
-            .and_then(parse_cseq)
-            .is_some_and(|(n, m)| n == cseq && m == method);
-        top_via_branch == Some(branch) && cseq_matches
+        answers(response, branch, cseq, method)
     }
 
     /// ACK of a non-2xx final response: part of the INVITE transaction, so
@@ -528,7 +527,6 @@ impl Leg {
                 tracing::warn!(call_id = %self.call_id, "sip: no final response after CANCEL");
                 Finished {
                     result: outcome(false),
-                    linger: None,
                     trunk_fault: false,
                 }
             }
@@ -539,9 +537,9 @@ impl Leg {
             }
             Some(response) => {
                 let ack = self.ack_failure(tx, &response).await;
+                self.end(tx, ack);
                 Finished {
                     result: outcome(false),
-                    linger: Some(self.into_linger(tx, ack)),
                     trunk_fault: false,
                 }
             }
@@ -586,47 +584,21 @@ impl Leg {
                 break;
             }
         }
+        self.end(tx, ack_bytes);
         Finished {
             result: Ok(()),
-            linger: Some(self.into_linger(tx, ack_bytes)),
             trunk_fault: false,
         }
     }
 
-    fn into_linger(self, tx: &Invite, ack: Vec<u8>) -> Linger {
-        Linger {
-            until: Instant::now() + self.t1 * 4,
-            branch: tx.branch.clone(),
-            cseq: tx.cseq,
-            ack,
-            leg: self,
-        }
-    }
-}
-
-/// After the outcome is reported, the call stays registered for 4 × T1
-/// to ACK again any retransmitted final response (our ACK may have been
-/// lost; the far end retransmits at T1, 2·T1, …). Four T1 catches the
-/// first two retransmissions without holding the call for timer D's 32 s.
-pub(super) struct Linger {
-    until: Instant,
-    branch: String,
-    cseq: u32,
-    ack: Vec<u8>,
-    leg: Leg,
-}
-
-impl Linger {
-    /// Re-ACKs retransmitted final responses until the linger time is up.
-    pub(super) async fn run(self) {
-        let leg = &self.leg;
-        while let Some(response) = leg.next(self.until, None).await {
-            if leg.answers(&response, &self.branch, self.cseq, "INVITE")
-                && response.code().is_some_and(|c| c >= 200)
-            {
-                leg.send_bytes(&self.ack).await;
-            }
-        }
+    /// The call is over: its registration on the transport becomes a
+    /// short entry that ACKs a retransmitted final response again (our
+    /// ACK may have been lost; the far end retransmits at T1, 2·T1, …).
+    /// 4 × T1 catches the first two retransmissions without holding
+    /// anything for timer D's 32 s; the call's task ends now.
+    fn end(self, tx: &Invite, ack: Vec<u8>) {
+        let keep = self.t1 * 4;
+        self.reg.end(&tx.branch, tx.cseq, ack, keep);
     }
 }
 

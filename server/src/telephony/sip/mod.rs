@@ -65,12 +65,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 pub use config::{SipConfig, SipConfigError};
 
 use super::gate::{Gate, Refused, TrunkMetrics};
-use super::{CallFuture, CallProgress, FlashCall, Telephony};
+use super::{CallFuture, CallProgress, FlashCall, ProgressSender, Telephony};
 use crate::phone::mask;
 
 /// Places flash calls through a SIP peer, every call from one UDP socket.
@@ -119,7 +117,8 @@ impl SipTelephony {
         self.transport.local_addr()
     }
 
-    /// Calls registered on the transport now (ringing or lingering).
+    /// Calls registered on the transport now (ended calls kept to re-ACK
+    /// a retransmitted final response are not counted).
     pub fn calls_in_flight(&self) -> usize {
         self.transport.calls_in_flight()
     }
@@ -150,16 +149,14 @@ impl Telephony for SipTelephony {
     }
 
     /// Bounded by `answer_timeout + ring_time` plus at most two
-    /// transaction timeouts (CANCEL or BYE; 64 × T1 each), then 4 × T1 of
-    /// lingering after the outcome has been reported.
-    fn place(
-        &self,
-        call: FlashCall,
-        progress: mpsc::UnboundedSender<CallProgress>,
-    ) -> CallFuture<'_> {
+    /// transaction timeouts (CANCEL or BYE; 64 × T1 each). The transport
+    /// re-ACKs a retransmitted final response for 4 × T1 afterwards.
+    fn place(&self, call: FlashCall, progress: ProgressSender) -> CallFuture<'_> {
         Box::pin(async move {
             // Within the trunk's contract, or not at all: `trunk_busy`.
-            let admission = match self.gate.admit(&call.stop).await {
+            // (Boxed: the wait for admission is not part of the state
+            // every ringing call holds; see `call::run`.)
+            let admission = match Box::pin(self.gate.admit(&call.stop)).await {
                 Ok(admission) => admission,
                 Err(refused) => {
                     let reason = match refused {
@@ -203,9 +200,6 @@ impl Telephony for SipTelephony {
                 "sip: flash call finished"
             );
             let _ = progress.send(event);
-            if let Some(linger) = finished.linger {
-                linger.run().await;
-            }
         })
     }
 }

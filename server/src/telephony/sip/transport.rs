@@ -17,15 +17,22 @@
 //! A waiting call holds no buffer: its inbox is an empty queue and a
 //! `Notify`. Inboxes are bounded ([`INBOX_CAP`] messages; more is dropped
 //! like a lost datagram, and retransmission recovers it).
+//!
+//! A call that is over leaves behind, for 4 × T1, only what answers a
+//! retransmission of its final response: the ACK to send again
+//! ([`Registration::end`]). The receive task sends it; the call's task
+//! has already ended (a few hundred bytes per ended call, not a task).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-use super::message::{Message, MAX_MESSAGE_LEN};
+use super::message::{param, parse_cseq, split_list, Message, MAX_MESSAGE_LEN};
 
 /// Messages a call's inbox holds before further datagrams are dropped.
 const INBOX_CAP: usize = 32;
@@ -61,6 +68,46 @@ struct Calls {
     by_id: Mutex<HashMap<Box<str>, Arc<Inbox>>>,
     /// Addresses calls were sent to (the trunk's; at most 64 kept).
     peers: Mutex<std::collections::HashSet<SocketAddr>>,
+    /// Calls that are over, kept briefly to ACK a final response again.
+    ended: Mutex<Ended>,
+}
+
+/// Ended calls by Call-ID, and the order they expire in.
+#[derive(Default)]
+struct Ended {
+    by_id: HashMap<Box<str>, EndedCall>,
+    expiry: VecDeque<(Instant, Box<str>)>,
+}
+
+/// What re-ACKs one ended call's final response.
+struct EndedCall {
+    peer: SocketAddr,
+    branch: Box<str>,
+    cseq: u32,
+    ack: Box<[u8]>,
+    until: Instant,
+}
+
+impl Ended {
+    /// Forgets the calls whose time is up.
+    fn expire(&mut self, now: Instant) {
+        while let Some((until, _)) = self.expiry.front() {
+            if *until > now {
+                break;
+            }
+            let Some((until, call_id)) = self.expiry.pop_front() else {
+                break;
+            };
+            // Only the entry this expiry was queued for (not a newer one).
+            if self.by_id.get(&call_id).is_some_and(|e| e.until == until) {
+                self.by_id.remove(&call_id);
+            }
+        }
+        if self.by_id.is_empty() && self.by_id.capacity() > 64 {
+            self.by_id.shrink_to_fit();
+            self.expiry.shrink_to_fit();
+        }
+    }
 }
 
 impl Calls {
@@ -79,6 +126,35 @@ impl Calls {
     fn peers(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<SocketAddr>> {
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn ended(&self) -> std::sync::MutexGuard<'_, Ended> {
+        self.ended.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The ACK to send again for `response` from `from`, when it is a
+    /// retransmitted final response to the INVITE of an ended call.
+    fn ack_again(&self, call_id: &str, response: &Message, from: SocketAddr) -> Option<Box<[u8]>> {
+        let mut ended = self.ended();
+        ended.expire(Instant::now());
+        let call = ended.by_id.get(call_id)?;
+        let is_final = response.code().is_some_and(|c| c >= 200);
+        (call.peer == from && is_final && answers(response, &call.branch, call.cseq, "INVITE"))
+            .then(|| call.ack.clone())
+    }
+}
+
+/// Whether `response` belongs to the client transaction `branch` /
+/// `cseq method` (RFC 3261 §17.1.3: top Via branch and CSeq method).
+pub(crate) fn answers(response: &Message, branch: &str, cseq: u32, method: &str) -> bool {
+    let top_via_branch = response
+        .header("Via")
+        .and_then(|v| split_list(v).first().copied())
+        .and_then(|v| param(v, "branch"));
+    let cseq_matches = response
+        .header("CSeq")
+        .and_then(parse_cseq)
+        .is_some_and(|(n, m)| n == cseq && m == method);
+    top_via_branch == Some(branch) && cseq_matches
 }
 
 /// Where the receive task leaves a call's messages.
@@ -130,6 +206,28 @@ impl Registration {
         self.inbox.peer
     }
 
+    /// The call is over: for `keep`, a retransmission of the final
+    /// response of INVITE transaction `branch`/`cseq` is answered with
+    /// `ack` by the receive task; then the call is forgotten. Its inbox
+    /// goes now.
+    pub(crate) fn end(self, branch: &str, cseq: u32, ack: Vec<u8>, keep: Duration) {
+        let now = Instant::now();
+        let until = now + keep;
+        let mut ended = self.transport.calls.ended();
+        ended.expire(now);
+        ended.expiry.push_back((until, self.call_id.clone()));
+        ended.by_id.insert(
+            self.call_id.clone(),
+            EndedCall {
+                peer: self.inbox.peer,
+                branch: branch.into(),
+                cseq,
+                ack: ack.into_boxed_slice(),
+                until,
+            },
+        );
+    }
+
     /// Sends `bytes` to the call's peer. A failed send (no route) is
     /// treated like a lost datagram: retransmission and deadlines take over.
     pub(crate) async fn send(&self, bytes: &[u8]) {
@@ -147,6 +245,10 @@ impl Drop for Registration {
             .is_some_and(|i| Arc::ptr_eq(i, &self.inbox))
         {
             calls.remove(&self.call_id);
+            // A table sized for a burst keeps its memory when emptied.
+            if calls.is_empty() {
+                calls.shrink_to_fit();
+            }
         }
     }
 }
@@ -285,7 +387,14 @@ async fn receive(socket: Arc<UdpSocket>, calls: Arc<Calls>) {
             Some(inbox) if inbox.peer == from => inbox.push(message),
             Some(_) => {}
             None => {
-                // Late retransmissions of final responses end here too.
+                // A final response retransmitted after its call ended:
+                // our ACK was lost, send it again.
+                if message.method().is_none() {
+                    if let Some(ack) = calls.ack_again(call_id, &message, from) {
+                        let _ = socket.send_to(&ack, from).await;
+                    }
+                    continue;
+                }
                 let Some(response) = outside_any_call(&message) else {
                     continue;
                 };
@@ -369,6 +478,64 @@ mod tests {
         assert!(a.inbox().pop().is_none());
         drop(a);
         assert_eq!(transport.calls_in_flight(), 1);
+    }
+
+    fn final_response(call_id: &str, branch: &str) -> Vec<u8> {
+        format!(
+            "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP x;branch={branch}\r\nFrom: <sip:a@b>;tag=1\r\n\
+             To: <sip:c@d>;tag=2\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// The next datagram `socket` receives within `wait`, if any.
+    fn received(socket: &std::net::UdpSocket, wait: Duration) -> Option<Vec<u8>> {
+        socket.set_read_timeout(Some(wait)).unwrap();
+        let mut buf = [0u8; 2048];
+        socket.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_ended_call_acks_its_retransmitted_final_response_for_a_while() {
+        let transport = Transport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let stranger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = transport.local_addr();
+        let call = transport
+            .register("e@motp", peer.local_addr().unwrap())
+            .unwrap();
+        call.end(
+            "z9hG4bKe",
+            1,
+            b"ACK again".to_vec(),
+            Duration::from_millis(400),
+        );
+        assert_eq!(
+            transport.calls_in_flight(),
+            0,
+            "no call in flight once ended"
+        );
+
+        // The peer retransmits the final response: the ACK is sent again.
+        peer.send_to(&final_response("e@motp", "z9hG4bKe"), to)
+            .unwrap();
+        let wait = Duration::from_secs(2);
+        assert_eq!(received(&peer, wait).as_deref(), Some(&b"ACK again"[..]));
+        // Another transaction's response, or a stranger's, gets nothing.
+        peer.send_to(&final_response("e@motp", "z9hG4bKother"), to)
+            .unwrap();
+        stranger
+            .send_to(&final_response("e@motp", "z9hG4bKe"), to)
+            .unwrap();
+        let short = Duration::from_millis(150);
+        assert_eq!(received(&peer, short), None);
+        assert_eq!(received(&stranger, short), None);
+        // Once its time is up, the call is forgotten.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        peer.send_to(&final_response("e@motp", "z9hG4bKe"), to)
+            .unwrap();
+        assert_eq!(received(&peer, short), None);
+        assert!(transport.calls.ended().by_id.is_empty());
     }
 
     #[tokio::test]
