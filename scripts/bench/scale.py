@@ -78,7 +78,7 @@ def cmd_run(a):
                 time.sleep(delay)
             start = time.monotonic()
             try:
-                status, body = conn.request("POST", "/v1/verifications", a.pk, {"phone_number": phone_for(i)})
+                status, body = conn.request("POST", "/v1/verifications", a.pk, {"phone_number": phone_for(a.first + i)})
             except (OSError, http.client.HTTPException) as e:
                 status, body = "io:" + type(e).__name__, None
             took = (time.monotonic() - start) * 1000
@@ -148,6 +148,7 @@ def main():
     r.add_argument("--n", type=int, default=2000)
     r.add_argument("--rate", type=float, default=400)
     r.add_argument("--threads", type=int, default=32)
+    r.add_argument("--first", type=int, default=0, help="number of the first phone (+44 7400 NNNNNN)")
     r.add_argument("--settle-secs", type=float, default=120)
     a = p.parse_args()
     if a.cmd == "run":

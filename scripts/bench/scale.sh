@@ -8,10 +8,12 @@
 #
 #   bash scripts/bench/scale.sh [N] [R]        default 2000 400
 #
-# Prints: calls placed, delivered, failed by reason, create latency
-# p50/p99, server RSS before / peak / after the burst, CPU per call, and the
-# load average (the machine may be shared). Loopback only; bounded by N/R +
-# ring time + settle. MOTP_SKIP_BUILD=1 reuses the built binary.
+# Two bursts of N, on a cold server and then on the same server warm. For
+# each: calls placed, delivered, failed by reason, create latency p50/p99,
+# server RSS before / peak / after the burst, the most calls in flight at
+# once and the memory per call in flight, CPU per call, and the load average
+# (the machine may be shared). Loopback only; bounded by 2 × (N/R + ring
+# time + settle). MOTP_SKIP_BUILD=1 reuses the built binary.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$ROOT/scripts/bench/lib.sh"
@@ -57,50 +59,76 @@ bind = "127.0.0.1:0"
 PY
 motp_keys "$DIR"
 
-# SIPp: the phone. -m N calls, answering each INVITE as ring.xml says.
+# SIPp: the phone. -m: the warm-up call and two bursts, answering each
+# INVITE as ring.xml says.
 (cd "$DIR" && exec sipp -sf "$ROOT/server/tests/sipp/ring.xml" -i 127.0.0.1 -p "$SIP_PORT" -t u1 \
-  -nostdin -m "$N" -timeout 600s -max_socket 65000 >"$DIR/sipp.out" 2>&1) &
+  -nostdin -m "$((2 * N + 1))" -timeout 900s -max_socket 65000 >"$DIR/sipp.out" 2>&1) &
 SIPP_PID=$!
 sleep 1
 kill -0 "$SIPP_PID" || { cat "$DIR/sipp.out" >&2; exit 1; }
 
 motp_start "$DIR"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$MOTP_PID/stat"; }
+# Every 0.2 s: the server's RSS and its calls in flight (the trunk gauge of
+# /metrics), keeping the highest of each.
+calls_in_flight() {
+  curl -s --max-time 1 "http://127.0.0.1:$HTTP_PORT/metrics" |
+    awk '/^motp_trunk_calls_in_flight/ {n += $2} END {print n + 0}'
+}
 # Warm up: one call, so the baseline includes a working SIP path.
 python3 "$ROOT/scripts/bench/scale.py" --url "http://127.0.0.1:$HTTP_PORT" --pk "$MOTP_PK" \
-  run --n 1 --rate 1 --threads 1 --settle-secs 30 >/dev/null
-sleep 2
-RSS_BEFORE="$(rss_kib "$MOTP_PID")"
-CPU_BEFORE="$(cpu_ticks)"
-(peak=0; while kill -0 "$MOTP_PID" 2>/dev/null; do
-   r="$(rss_kib "$MOTP_PID")"; [[ -n "$r" && "$r" -gt "$peak" ]] && peak="$r" && echo "$peak" >"$DIR/peak"
-   sleep 0.2; done) &
-SAMPLER_PID=$!
+  run --n 1 --rate 1 --threads 1 --first 999999 --settle-secs 30 >/dev/null
+sleep 4
 
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-RESULT="$(python3 "$ROOT/scripts/bench/scale.py" --url "http://127.0.0.1:$HTTP_PORT" --pk "$MOTP_PK" \
-  run --n "$N" --rate "$R" --threads "${MOTP_SCALE_THREADS:-32}" --settle-secs 180)"
-CPU_AFTER="$(cpu_ticks)"
-# After the burst: every call has settled; give the allocator a moment.
-sleep 5
-RSS_AFTER="$(rss_kib "$MOTP_PID")"
-PEAK="$(cat "$DIR/peak" 2>/dev/null || echo 0)"
-LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
-HZ="$(getconf CLK_TCK)"
-
-python3 - "$RESULT" "$RSS_BEFORE" "$PEAK" "$RSS_AFTER" "$CPU_BEFORE" "$CPU_AFTER" "$HZ" \
-  "$LOAD_BEFORE" "$LOAD_AFTER" "$(nproc)" <<'PY'
+# burst LABEL FIRST: N creates at R/s from phone number FIRST on, followed to
+# their outcomes; prints the report.
+burst() {
+  local label="$1" first="$2"
+  local rss_before cpu_before load_before result cpu_after rss_after load_after
+  rss_before="$(rss_kib "$MOTP_PID")"
+  cpu_before="$(cpu_ticks)"
+  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+  rm -f "$DIR/peak" "$DIR/calls"
+  (peak=0; calls=0; while kill -0 "$MOTP_PID" 2>/dev/null; do
+     r="$(rss_kib "$MOTP_PID")"; [[ -n "$r" && "$r" -gt "$peak" ]] && peak="$r" && echo "$peak" >"$DIR/peak"
+     c="$(calls_in_flight)"; [[ -n "$c" && "$c" -gt "$calls" ]] && calls="$c" && echo "$calls" >"$DIR/calls"
+     sleep 0.2; done) &
+  SAMPLER_PID=$!
+  result="$(python3 "$ROOT/scripts/bench/scale.py" --url "http://127.0.0.1:$HTTP_PORT" --pk "$MOTP_PK" \
+    run --n "$N" --rate "$R" --threads "${MOTP_SCALE_THREADS:-32}" --first "$first" --settle-secs 180)"
+  cpu_after="$(cpu_ticks)"
+  # Every call has settled; the server returns free memory once it has had
+  # no call in flight for 3 s (server/src/memory.rs).
+  sleep 6
+  rss_after="$(rss_kib "$MOTP_PID")"
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+  load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+  python3 - "$result" "$rss_before" "$(cat "$DIR/peak" 2>/dev/null || echo 0)" "$rss_after" \
+    "$cpu_before" "$cpu_after" "$(getconf CLK_TCK)" "$load_before" "$load_after" "$(nproc)" \
+    "$(cat "$DIR/calls" 2>/dev/null || echo 0)" "$label" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
 before, peak, after = (int(x) for x in sys.argv[2:5])
 cpu = (int(sys.argv[6]) - int(sys.argv[5])) / int(sys.argv[7])
 placed = max(r["placed"], 1)
-print(f"N={r['n']} at {r['rate']:g}/s (creates took {r['create_secs']} s), ring 5 s, SQLite, release-server")
+calls = max(int(sys.argv[11]), 1)
+print(f"{sys.argv[12]}: N={r['n']} at {r['rate']:g}/s (creates took {r['create_secs']} s), ring 5 s, SQLite, release-server")
 print(f"  placed {r['placed']}, create errors {r['create_errors'] or 0}, delivered {r['delivered']}, "
       f"failed {r['failed'] or 0}, unsettled {r['unsettled']}")
 print(f"  create latency p50 {r['create_p50_ms']} ms, p99 {r['create_p99_ms']} ms")
 print(f"  server RSS before {before/1024:.1f} MiB, peak {peak/1024:.1f} MiB, after {after/1024:.1f} MiB "
-      f"({(after-before)/before*100:+.0f} %), peak per call {(peak-before)/placed:.2f} KiB")
+      f"({(after-before)/before*100:+.0f} %)")
+print(f"  calls in flight at most {calls}; at the peak {(peak-before)/calls:.2f} KiB per call in flight "
+      f"(peak - before), {(peak-after)/calls:.2f} KiB (peak - after)")
 print(f"  server CPU {cpu:.2f} s, {cpu/placed*1000:.2f} ms per call")
 print(f"  load average before {sys.argv[8]}, after {sys.argv[9]} ({sys.argv[10]} cores, shared)")
 PY
+}
+
+# The first burst meets a cold server: its caches (SQLite's pages, the
+# verification rows) fill as the database grows. The second, of new
+# numbers, shows what a burst costs a server that has already worked.
+burst "first burst (cold server)" 0
+burst "second burst (warm server)" "$N"
