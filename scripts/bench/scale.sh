@@ -6,7 +6,10 @@
 # scale.py creating N verifications at R per second and following each to
 # its outcome. Abuse limits are lifted (lib.sh), trunk limits are off.
 #
-#   bash scripts/bench/scale.sh [N] [R]        default 2000 400
+#   bash scripts/bench/scale.sh [N] [R] [RING]   default 2000 400 5
+#
+# RING is the ring time in seconds (5, as deployed); calls in flight at
+# once are about R × RING.
 #
 # Two bursts of N, on a cold server and then on the same server warm. For
 # each: calls placed, delivered, failed by reason, create latency p50/p99,
@@ -20,6 +23,7 @@ source "$ROOT/scripts/bench/lib.sh"
 
 N="${1:-2000}"
 R="${2:-400}"
+RING="${3:-5}"
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install -y sip-tester" >&2; exit 1; }
 motp_build release-server
 
@@ -39,16 +43,16 @@ HTTP_PORT="$(free_port 1)"
 SIP_PORT="$(free_port 2)"
 
 motp_config "$DIR" "$HTTP_PORT" "sqlite://$DIR/motp.db"
-# The log provider's [telephony] section gives way to SIP with a 5 s ring.
-python3 - "$DIR/motp.toml" "$SIP_PORT" <<'PY'
+# The log provider's [telephony] section gives way to SIP with a RING s ring.
+python3 - "$DIR/motp.toml" "$SIP_PORT" "$RING" <<'PY'
 import sys
-path, port = sys.argv[1], sys.argv[2]
+path, port, ring = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(path).read()
 head, rest = text.split("[telephony]", 1)
 log = rest[rest.index("[log]"):]
 open(path, "w").write(head + f"""[telephony]
 provider = "sip"
-ring_secs = 5
+ring_secs = {ring}
 answer_timeout_secs = 20
 
 [telephony.sip]
@@ -107,14 +111,14 @@ burst() {
   load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
   python3 - "$result" "$rss_before" "$(cat "$DIR/peak" 2>/dev/null || echo 0)" "$rss_after" \
     "$cpu_before" "$cpu_after" "$(getconf CLK_TCK)" "$load_before" "$load_after" "$(nproc)" \
-    "$(cat "$DIR/calls" 2>/dev/null || echo 0)" "$label" <<'PY'
+    "$(cat "$DIR/calls" 2>/dev/null || echo 0)" "$label" "$RING" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
 before, peak, after = (int(x) for x in sys.argv[2:5])
 cpu = (int(sys.argv[6]) - int(sys.argv[5])) / int(sys.argv[7])
 placed = max(r["placed"], 1)
 calls = max(int(sys.argv[11]), 1)
-print(f"{sys.argv[12]}: N={r['n']} at {r['rate']:g}/s (creates took {r['create_secs']} s), ring 5 s, SQLite, release-server")
+print(f"{sys.argv[12]}: N={r['n']} at {r['rate']:g}/s (creates took {r['create_secs']} s), ring {sys.argv[13]} s, SQLite, release-server")
 print(f"  placed {r['placed']}, create errors {r['create_errors'] or 0}, delivered {r['delivered']}, "
       f"failed {r['failed'] or 0}, unsettled {r['unsettled']}")
 print(f"  create latency p50 {r['create_p50_ms']} ms, p99 {r['create_p99_ms']} ms")
