@@ -3,22 +3,14 @@
 //! verification it acknowledged is still there and checkable. The code
 //! comes from the development hook (`dev_expose_calls`, log provider).
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::{free_port, serve, BIN};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_motp");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
     let path = dir.join("motp.toml");
@@ -51,46 +43,6 @@ filter = "debug,hyper=info,h2=info"
     )
     .unwrap();
     path
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve(config: &Path, base: &str, http: &reqwest::Client) -> Server {
-    // Logs (debug level) are appended to motp.log beside the config.
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(config.with_file_name("motp.log"))
-        .unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("motp serve exited: {status}");
-        }
-        assert!(Instant::now() < deadline, "motp serve did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn json_of(r: reqwest::Response) -> (u16, Value) {

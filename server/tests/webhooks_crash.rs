@@ -7,66 +7,17 @@
 mod common;
 mod webhook_receiver;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::process::{free_port, serve, BIN};
 use common::Backend;
 use serde_json::{json, Value};
 use webhook_receiver::{signature_valid, Receiver};
 
-const BIN: &str = env!("CARGO_BIN_EXE_motp");
-
 on_both_backends!(kill_9_between_commit_and_delivery_loses_no_event);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve(config: &Path, base: &str, http: &reqwest::Client) -> Server {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(config.with_file_name("motp.log"))
-        .unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("motp serve exited: {status}");
-        }
-        assert!(Instant::now() < deadline, "motp serve did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn motp(config: &Path, args: &[&str]) -> Value {
     let out = Command::new(BIN)

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod pg_cluster;
+pub mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
