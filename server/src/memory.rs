@@ -13,7 +13,7 @@
 //! which returns less (its freed memory is spread among live pages).
 
 /// Seconds without a call in flight before memory is returned: longer than
-/// a SIP leg lingers after its outcome (4 × T1) to re-ACK retransmissions.
+/// the SIP transport keeps an ended call's ACK (4 × T1) for retransmissions.
 pub const QUIET_SECS: u32 = 3;
 
 /// Decides, one tick per second, when the server has fallen quiet after

@@ -388,10 +388,10 @@ async fn concurrent_calls_share_one_socket_and_port() {
             sipp.explain()
         );
     }
-    // Side by side, not one after another (each rings 300 ms).
-    // One after another they would take at least 4 × (300 ms ring + 400 ms linger).
+    // Side by side, not one after another: each rings 300 ms, so one after
+    // another they would take at least 4 × 300 ms.
     assert!(
-        started.elapsed() < Duration::from_millis(2500),
+        started.elapsed() < Duration::from_millis(1200),
         "{:?}",
         started.elapsed()
     );
