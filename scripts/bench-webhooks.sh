@@ -31,7 +31,7 @@ PROFILE="${BENCH_PROFILE:-release-server}"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 command -v curl >/dev/null || apt-get install -y -q curl >/dev/null
 
-cargo build -q --profile "$PROFILE" -p motp-server
+cargo build -q --profile "$PROFILE" -p motp-server --features jemalloc
 case "$PROFILE" in dev) DIR=debug ;; *) DIR="$PROFILE" ;; esac
 BIN="${CARGO_TARGET_DIR:-target}/$DIR/motp"
 

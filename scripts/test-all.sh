@@ -23,6 +23,10 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# The production allocator's code (feature `jemalloc`, off by default).
+step "cargo clippy -p motp-server --features jemalloc --bins -- -D warnings"
+cargo clippy -p motp-server --features jemalloc --bins --quiet -- -D warnings
+
 step "cargo test --workspace"
 cargo test --workspace
 

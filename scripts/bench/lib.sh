@@ -25,7 +25,8 @@ motp_build() {
   MOTP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$dir/motp"
   # MOTP_SKIP_BUILD=1: use the binary already built (while iterating on the scripts)
   if [[ "${MOTP_SKIP_BUILD:-0}" != 1 || ! -x "$MOTP_BIN" ]]; then
-    (cd "$ROOT" && cargo build -q --profile "$profile" -p motp-server --bin motp)
+    # With jemalloc, as the README builds the server for production.
+    (cd "$ROOT" && cargo build -q --profile "$profile" -p motp-server --features jemalloc --bin motp)
   fi
   [[ -x "$MOTP_BIN" ]] || { echo "no binary at $MOTP_BIN" >&2; return 1; }
 }

@@ -4,8 +4,9 @@
 //! channels). When thousands ring at once and then end, an allocator keeps
 //! the freed memory for reuse, so the resident size would stay at the peak
 //! of the burst (measured with glibc in docs/proof.md §7: 118.9 MiB after a
-//! burst that started from 21.8 MiB). The `motp` binary runs on jemalloc,
-//! which returns freed pages by itself within a second (src/main.rs);
+//! burst that started from 21.8 MiB). Built with the `jemalloc` feature, as
+//! production builds are, the `motp` binary runs on jemalloc, which returns
+//! freed pages by itself within a second (src/main.rs);
 //! [`QuietTrim`] also purges every arena at once when the server has had
 //! no call in flight for a few seconds, so an idle server returns to its
 //! size before the burst, and a busy one never pays for it. Built without
@@ -45,7 +46,7 @@ impl QuietTrim {
 }
 
 /// Returns the allocator's free memory to the kernel: jemalloc purges
-/// every arena (feature `jemalloc`, the default), glibc trims its arenas;
+/// every arena (feature `jemalloc`), glibc trims its arenas;
 /// a no-op elsewhere. Blocks for as long as that takes, a few milliseconds
 /// after a large burst: call it off the async workers.
 pub fn return_free_memory() {
