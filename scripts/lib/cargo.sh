@@ -77,3 +77,38 @@ motp_skip_unless_reachable() {
   echo "SKIPPED: $1 unreachable"
   exit 0
 }
+
+# motp_run_test NAME [HARNESS ARGS…]: runs the integration test target NAME
+# (server/tests/NAME.rs, …) exactly as `cargo test --workspace` built it,
+# from its package's directory as cargo would, with ARGS for the test
+# harness (a name filter, `--test-threads=1`, …). The stages use it instead
+# of `cargo test -p motp-server --test NAME`, which builds every test binary
+# again with the package's own feature set: minutes of CI and over a
+# gigabyte of disk. Builds the workspace's tests first if they are not.
+motp_run_test() {
+  local name="$1"
+  shift
+  local found
+  found="$(cargo test --workspace --no-run --quiet --message-format=json |
+    python3 -c '
+import json, os, sys
+name, found = sys.argv[1], None
+for line in sys.stdin:  # all of it: cargo fails on a closed pipe
+    m = json.loads(line)
+    t = m.get("target") or {}
+    if m.get("reason") == "compiler-artifact" and m.get("executable") \
+            and t.get("name") == name and "test" in t.get("kind", []):
+        found = found or (os.path.dirname(m["manifest_path"]), m["executable"])
+if found:
+    print(*found, sep="\n")
+' "$name")"
+  if [ -z "$found" ]; then
+    echo "motp_run_test: no test target named $name in the workspace" >&2
+    return 1
+  fi
+  local dir exe
+  dir="$(sed -n 1p <<<"$found")"
+  exe="$(sed -n 2p <<<"$found")"
+  echo "     Running tests/$name.rs ($exe)"
+  (cd "$dir" && "$exe" "$@")
+}

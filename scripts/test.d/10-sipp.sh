@@ -20,4 +20,6 @@ if ! command -v sipp >/dev/null 2>&1; then
 fi
 sipp -v 2>/dev/null | grep -m1 -o 'SIPp v[^ ]*' || true
 
-MOTP_REQUIRE_SIPP=1 cargo test -p motp-server --test sip_sipp --test trunk_failover
+export MOTP_REQUIRE_SIPP=1
+motp_run_test sip_sipp
+motp_run_test trunk_failover

@@ -44,8 +44,9 @@ export MOTP_TEST_DATABASE_URL_PG="postgres://postgres@127.0.0.1:$PORT/motp_test"
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT"
 
 # Every test of the server that has a PostgreSQL variant, and only those.
-cargo test -p motp-server --test api --test bad_input --test brute_force --test interrupted \
-  --test outage --test stats --test test_numbers --test webhooks --test webhooks_crash --test purge \
-  --test parallel_creates --test events --test trunk_failover -- postgres
+for suite in api bad_input brute_force interrupted outage stats test_numbers webhooks \
+  webhooks_crash purge parallel_creates events trunk_failover; do
+  motp_run_test "$suite" postgres
+done
 # Two server instances on one database: the attempt budget across instances.
-cargo test -p motp-server --test two_instances
+motp_run_test two_instances

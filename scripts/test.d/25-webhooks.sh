@@ -5,10 +5,10 @@
 # suite on PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/lib/cargo.sh  # MOTP_CARGO_VENDOR, motp_run_test
 
 VENV="$(mktemp -d /tmp/motp-whvenv.XXXXXX)"
 trap 'rm -rf "$VENV"' EXIT
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q standardwebhooks==1.1.0
-MOTP_TEST_STANDARDWEBHOOKS_PYTHON="$VENV/bin/python" \
-  cargo test -p motp-server --test webhooks -- sqlite::
+MOTP_TEST_STANDARDWEBHOOKS_PYTHON="$VENV/bin/python" motp_run_test webhooks sqlite::
