@@ -78,6 +78,10 @@ motp_skip_unless_reachable() {
   exit 0
 }
 
+# One line per integration test target, "name<TAB>package dir<TAB>executable",
+# asked of cargo once per script by motp_run_test.
+motp_test_targets=""
+
 # motp_run_test NAME [HARNESS ARGS…]: runs the integration test target NAME
 # (server/tests/NAME.rs, …) exactly as `cargo test --workspace` built it,
 # from its package's directory as cargo would, with ARGS for the test
@@ -88,27 +92,24 @@ motp_skip_unless_reachable() {
 motp_run_test() {
   local name="$1"
   shift
-  local found
-  found="$(cargo test --workspace --no-run --quiet --message-format=json |
-    python3 -c '
+  if [ -z "$motp_test_targets" ]; then
+    motp_test_targets="$(cargo test --workspace --no-run --quiet --message-format=json |
+      python3 -c '
 import json, os, sys
-name, found = sys.argv[1], None
-for line in sys.stdin:  # all of it: cargo fails on a closed pipe
+for line in sys.stdin:
     m = json.loads(line)
     t = m.get("target") or {}
     if m.get("reason") == "compiler-artifact" and m.get("executable") \
-            and t.get("name") == name and "test" in t.get("kind", []):
-        found = found or (os.path.dirname(m["manifest_path"]), m["executable"])
-if found:
-    print(*found, sep="\n")
-' "$name")"
-  if [ -z "$found" ]; then
+            and "test" in t.get("kind", []):
+        print(t["name"], os.path.dirname(m["manifest_path"]), m["executable"], sep="\t")
+')"
+  fi
+  local dir exe
+  IFS=$'\t' read -r _ dir exe < <(awk -F'\t' -v n="$name" '$1 == n' <<<"$motp_test_targets") || true
+  if [ -z "${exe:-}" ]; then
     echo "motp_run_test: no test target named $name in the workspace" >&2
     return 1
   fi
-  local dir exe
-  dir="$(sed -n 1p <<<"$found")"
-  exe="$(sed -n 2p <<<"$found")"
   echo "     Running tests/$name.rs ($exe)"
   (cd "$dir" && "$exe" "$@")
 }
